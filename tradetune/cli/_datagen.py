@@ -1,0 +1,1 @@
+"""CLI commands: generate, dataset split/stats/convert."""

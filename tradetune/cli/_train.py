@@ -1,0 +1,1 @@
+"""CLI commands: train, evaluate, tiny-model."""

@@ -1,0 +1,1 @@
+"""The trading dataset generator: task families, synthetic OHLCV, PineScript templates."""

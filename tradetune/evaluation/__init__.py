@@ -1,0 +1,1 @@
+"""Evaluation suite: perplexity, PineScript checks, task accuracy, samples for human review."""

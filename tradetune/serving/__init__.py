@@ -1,0 +1,1 @@
+"""vLLM launch (args from ModelServe) and the /generate route."""

@@ -1,0 +1,1 @@
+"""SFT core (QLoRA / LoRA / full) and the tiny-model builder."""
