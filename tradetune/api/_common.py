@@ -119,6 +119,7 @@ def _quantity(value: Any) -> Any:
     return value
 
 
+DATE_TIME: JsonDict = {"format": "date-time"}
 QUANTITY_EXTRA: dict[str, Any] = {"x-kubernetes-int-or-string": True}
 
 
@@ -187,7 +188,9 @@ class Condition(StatusModel):
         pattern=CONDITION_REASON,
     )
     message: str = Field("", description="Human-readable details of the transition.", max_length=32768)
-    last_transition_time: str = Field(description="When the status last changed (RFC 3339, UTC).")
+    last_transition_time: str = Field(
+        description="When the status last changed (RFC 3339, UTC).", json_schema_extra=DATE_TIME
+    )
     observed_generation: int | None = Field(
         None, description="metadata.generation the condition was computed from."
     )

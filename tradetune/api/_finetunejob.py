@@ -15,6 +15,7 @@ from pydantic.config import JsonDict
 
 from tradetune.api._common import (
     API_VERSION,
+    DATE_TIME,
     DNS_LABEL,
     MAX_NAME_LENGTH,
     Condition,
@@ -354,8 +355,12 @@ class FineTuneJobStatus(StatusModel):
     artifacts: Artifacts | None = Field(None, description="Where the outputs were written.")
     job_name: str | None = Field(None, description="Name of the trainer Job.")
     attempts: int = Field(0, description="Trainer pod runs so far.", ge=0)
-    start_time: str | None = Field(None, description="When training started (RFC 3339).")
-    completion_time: str | None = Field(None, description="When the job finished (RFC 3339).")
+    start_time: str | None = Field(
+        None, description="When training started (RFC 3339).", json_schema_extra=DATE_TIME
+    )
+    completion_time: str | None = Field(
+        None, description="When the job finished (RFC 3339).", json_schema_extra=DATE_TIME
+    )
     message: str | None = Field(None, description="Human-readable state of the job.")
 
 
