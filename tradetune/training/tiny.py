@@ -157,8 +157,9 @@ def build_tiny_model(
     `corpus` is the pretraining text (with `pretrain_steps > 0`); by default the generic
     trading corpus (see `tradetune.training.corpus`), which shares nothing with an
     instruction dataset. The tokenizer learns from `corpus` plus `tokenizer_corpus`, by
-    default generated dataset records of a reserved seed: they shape the vocabulary only. The directory is built next to `output` and renamed into place, so an
-    interrupted build never leaves a half model behind.
+    default generated dataset records of a reserved seed: they shape the vocabulary only.
+    The directory is built next to `output` and renamed into place, so an interrupted build
+    never leaves a half model behind.
     """
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
