@@ -137,7 +137,7 @@ def test_generated_dataset_too_big_for_a_task_family(
 ) -> None:
     spec = {
         "baseModel": {"path": str(tmp_path)},
-        "dataset": {"generate": {"train": 9_000_000, "tasks": ["pine_repair"]}},
+        "dataset": {"generate": {"train": 9_000_000, "tasks": ["candlestick_knowledge"]}},
     }
     code, err, result, _ = run_train(tmp_path, monkeypatch, capsys, spec)
     assert code == 2 and result.reason == "DatasetInvalid"
