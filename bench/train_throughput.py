@@ -144,7 +144,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--steps", type=int, default=8, help="optimizer steps per arm")
-    parser.add_argument("--train", type=int, default=400, help="training records")
+    parser.add_argument("--train", type=int, default=800, help="training records")
     parser.add_argument("--arm", choices=["guide", "ours"], help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

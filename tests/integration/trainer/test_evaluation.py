@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from tradetune.cli import main
-from tradetune.evaluation import encode_records, generate, load_model, score
+from tradetune.evaluation import (
+    PINE_TASKS,
+    encode_records,
+    extract_code,
+    generate,
+    load_model,
+    parses,
+    pine_metrics,
+    score,
+)
 from tradetune.training import read_jsonl
 
 from .conftest import TrainedRun
@@ -98,3 +107,15 @@ def test_evaluate_cli_names_a_bad_line(
         main(["evaluate", "--model", str(tiny_base), "--data", str(data), "--output", str(tmp_path / "e")])
     assert exit_info.value.code == 2
     assert "test.jsonl: line 2: not valid JSON" in capsys.readouterr().err
+
+
+def test_reference_programs_parse_and_broken_ones_do_not(trained_run: TrainedRun) -> None:
+    records = read_jsonl(trained_run.output / "data" / "test.jsonl")
+    programs = [r["response"] for r in records if r["task"] in PINE_TASKS]
+    assert len(programs) >= 3
+    syntax, rate = pine_metrics(programs)
+    assert syntax == 1.0 and rate == 1.0  # the dataset's own answers pass every check
+    broken = [extract_code(p).replace(")", "", 1) for p in programs]
+    assert not any(parses(code) for code in broken)
+    assert pine_metrics(broken)[1] == 0.0
+    assert pine_metrics([]) == (None, None)
