@@ -44,18 +44,41 @@ class TransientApiError(Exception):
 class Credentials(Protocol):
     """The fields of `kopf.ConnectionInfo` this client uses."""
 
-    server: str
-    ca_path: Any
-    ca_data: Any
-    insecure: bool | None
-    username: str | None
-    password: str | None
-    scheme: str | None
-    token: str | None
-    certificate_path: Any
-    certificate_data: Any
-    private_key_path: Any
-    private_key_data: Any
+    @property
+    def server(self) -> str: ...
+
+    @property
+    def ca_path(self) -> Any: ...
+
+    @property
+    def ca_data(self) -> Any: ...
+
+    @property
+    def insecure(self) -> bool | None: ...
+
+    @property
+    def username(self) -> str | None: ...
+
+    @property
+    def password(self) -> str | None: ...
+
+    @property
+    def scheme(self) -> str | None: ...
+
+    @property
+    def token(self) -> str | None: ...
+
+    @property
+    def certificate_path(self) -> Any: ...
+
+    @property
+    def certificate_data(self) -> Any: ...
+
+    @property
+    def private_key_path(self) -> Any: ...
+
+    @property
+    def private_key_data(self) -> Any: ...
 
 
 @dataclass(frozen=True)

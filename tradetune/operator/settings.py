@@ -11,8 +11,7 @@
 | `TRADETUNE_WATCH_SERVER_TIMEOUT` | `300` | seconds before the API server ends a watch (it is reopened) |
 | `TRADETUNE_WATCH_CLIENT_TIMEOUT` | server timeout + 30 | client-side limit of one watch request |
 | `TRADETUNE_RESYNC_SECONDS` | `60` | how often every object is reconciled even without events |
-| `TRADETUNE_PEERING` | unset (standalone) | kopf peering name, for several operator replicas |
-| `TRADETUNE_CLUSTER_PEERING` | `false` | use ClusterKopfPeering instead of the namespaced KopfPeering |
+| `TRADETUNE_PEERING` | unset (standalone) | kopf peering name, for several replicas (docs/operator.md) |
 
 Bad values raise `InvalidInput` naming the variable, so the pod fails at start with one line
 instead of misbehaving later.
@@ -58,7 +57,6 @@ class OperatorSettings:
     watch_client_timeout: int = 330
     resync_seconds: float = 60.0
     peering: str | None = None
-    cluster_peering: bool = False
 
     @property
     def clusterwide(self) -> bool:
@@ -135,7 +133,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     profiles_file = env.get("TRADETUNE_PROFILES_FILE", "").strip()
     server_timeout = _int(env, "TRADETUNE_WATCH_SERVER_TIMEOUT", 300, minimum=1)
     peering = env.get("TRADETUNE_PEERING", "").strip() or None
-    cluster_peering = env.get("TRADETUNE_CLUSTER_PEERING", "").strip().lower() in ("1", "true", "yes")
     return OperatorSettings(
         namespaces=namespaces,
         trainer_image=env.get("TRADETUNE_TRAINER_IMAGE", "").strip() or OperatorSettings.trainer_image,
@@ -147,5 +144,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         watch_client_timeout=_int(env, "TRADETUNE_WATCH_CLIENT_TIMEOUT", server_timeout + 30, minimum=1),
         resync_seconds=_float(env, "TRADETUNE_RESYNC_SECONDS", 60.0),
         peering=peering,
-        cluster_peering=cluster_peering,
     )
