@@ -6,7 +6,7 @@ generated client (tens of MB, slow import) into the operator image, this speaks 
 calls we need over aiohttp (already a kopf dependency), with the same credentials kopf logged
 in with (service account in a pod, `$KUBECONFIG` elsewhere).
 
-Transient failures (HTTP 5xx, 429, connection errors) are retried with a short backoff and then
+Transient failures (HTTP 5xx, 429, write conflicts, connection errors) are retried with a short backoff and then
 raised as `TransientApiError`; callers turn that into a later retry, never a crash.
 Every call is listed in docs/operator.md ("RBAC the operator needs").
 """
@@ -227,7 +227,10 @@ class KubeClient:
                             self._creds = fresh
                             await self.close()
                         continue
-                    if resp.status < 500 and resp.status != 429:
+                    # 409 on a create means AlreadyExists (the caller adopts); elsewhere it is a
+                    # write conflict that goes away on retry.
+                    conflict = resp.status == 409 and not (method == "POST" and payload[0] == "AlreadyExists")
+                    if resp.status < 500 and resp.status != 429 and not conflict:
                         raise ApiError(resp.status, payload[0], payload[1])
                     failure: str = f"{resp.status} {payload[0]}: {payload[1]}"
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:

@@ -374,10 +374,11 @@ def decide(
         return _finish(b, decision)
 
     if job is None:
-        if old.job_name and old.phase not in (None, "Failed", "Succeeded") and old.attempts > 0:
+        phase = b.new.phase  # the old phase, unless an invalid spec was just fixed
+        if old.job_name and phase not in (None, "Failed", "Succeeded") and old.attempts > 0:
             _fail(b, "JobDeleted", f"the trainer Job {jname} was deleted before it finished")
             return _finish(b, decision)
-        if old.phase in ("Failed", "Succeeded"):
+        if phase in ("Failed", "Succeeded"):
             return _finish(b, decision)
         decision.create = [builders.config_map(ftj), builders.training_job(ftj, settings)]
         if ftj.spec.suspend:
