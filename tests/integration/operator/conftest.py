@@ -95,7 +95,9 @@ class OperatorHarness:
         with KopfRunner(args, timeout=30) as runner:
             self.runner = runner
             # Ready when kopf has listed our resources (its first watch requests arrived).
-            wait_for("the operator's watches", lambda: self.emu.call(lambda e: e.watch_connects >= 5), timeout=20)
+            wait_for(
+                "the operator's watches", lambda: self.emu.call(lambda e: e.watch_connects >= 5), timeout=20
+            )
             yield runner
         assert runner.exception is None, runner.output[-3000:]
 
@@ -219,7 +221,9 @@ class Cluster:
             },
         )
         active = int((job.get("status") or {}).get("active") or 0) + 1
-        self.emu.patch(JOBS, NS, job["metadata"]["name"], {"status": {"active": active, "startTime": NOW}}, status=True)
+        self.emu.patch(
+            JOBS, NS, job["metadata"]["name"], {"status": {"active": active, "startTime": NOW}}, status=True
+        )
         if running:
             self.emu.patch(
                 PODS,

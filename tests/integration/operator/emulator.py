@@ -129,6 +129,7 @@ class Fault:
     count: int
     actions: set[str] | None = None  # e.g. {"create", "update"}; None: all but watch
     resource: str | None = None  # a plural, e.g. "jobs"
+    subresource: str | None = None  # e.g. "status": only requests to that subresource
     served: int = 0
 
 
@@ -144,6 +145,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     _epoch: int = attrs.field(default=0, init=False)
     faults: list[Fault] = attrs.field(factory=list, init=False)
     watch_connects: int = attrs.field(default=0, init=False)
+    create_attempts: dict[str, int] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -204,7 +206,11 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
                 continue
             if fault.actions is not None and action not in fault.actions:
                 continue
-            if fault.resource is not None and (request.resource is None or request.resource.plural != fault.resource):
+            if fault.resource is not None and (
+                request.resource is None or request.resource.plural != fault.resource
+            ):
+                continue
+            if fault.subresource is not None and request.subresource != fault.subresource:
                 continue
             fault.served += 1
             reason = "Conflict" if fault.status == 409 else "InternalError"
@@ -306,6 +312,8 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     def _create(self, request: rendering.Request) -> dict[str, Any]:
         assert request.resource is not None
         info = self._info(request.resource)
+        plural = str(request.resource.plural)
+        self.create_attempts[plural] = self.create_attempts.get(plural, 0) + 1
         if not isinstance(request.data, dict):
             raise _error(400, "BadRequest", "the body must be a JSON object")
         obj = copy.deepcopy(request.data)
@@ -555,8 +563,16 @@ class RunningEmulator:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
 
-    def inject(self, status: int, count: int, *, actions: set[str] | None = None, resource: str | None = None) -> Fault:
-        fault = Fault(status=status, count=count, actions=actions, resource=resource)
+    def inject(
+        self,
+        status: int,
+        count: int,
+        *,
+        actions: set[str] | None = None,
+        resource: str | None = None,
+        subresource: str | None = None,
+    ) -> Fault:
+        fault = Fault(status=status, count=count, actions=actions, resource=resource, subresource=subresource)
         self.call(lambda emu: emu.faults.append(fault))
         return fault
 
@@ -596,7 +612,9 @@ class RunningEmulator:
             raise
         return result
 
-    def list(self, resource: str, namespace: str | None = None, selector: str | None = None) -> list[dict[str, Any]]:
+    def list(
+        self, resource: str, namespace: str | None = None, selector: str | None = None
+    ) -> list[dict[str, Any]]:
         query = "?" + urllib.parse.urlencode({"labelSelector": selector}) if selector else ""
         items: list[dict[str, Any]] = self.request("GET", resource_path(resource, namespace) + query)["items"]
         return items

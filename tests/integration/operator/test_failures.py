@@ -52,7 +52,11 @@ def test_gate_failure_blocks_promotion_then_rethreshold_promotes(
             FTJ,
             NS,
             "weak",
-            {"spec": {"evaluation": {"thresholds": {"perplexity": {"max": 40}, "taskAccuracy": {"min": 0.25}}}}},
+            {
+                "spec": {
+                    "evaluation": {"thresholds": {"perplexity": {"max": 40}, "taskAccuracy": {"min": 0.25}}}
+                }
+            },
         )
         status = cluster.wait_phase("weak", "Succeeded")
         assert status["gate"]["passed"] is True and status["observedGeneration"] == 2
@@ -85,7 +89,8 @@ def test_oom_killed_pod_is_reported_and_retried(
         # The Job controller retries; the second attempt succeeds.
         second = cluster.start_pod("oom")
         status = wait_for(
-            "second attempt running", lambda: (s := cluster.status("oom"))["attempts"] == 2 and s["phase"] == "Running" and s
+            "second attempt running",
+            lambda: (s := cluster.status("oom"))["attempts"] == 2 and s["phase"] == "Running" and s,
         )
         cluster.finish_pod("oom", second, message=train_result())
         status = cluster.wait_phase("oom", "Succeeded")
@@ -100,7 +105,9 @@ def test_failed_job_reports_the_trainer_reason(
         pod = cluster.start_pod("broken")
         cluster.wait_phase("broken", "Running")
         failure = TrainResult(outcome="Failed", reason="Diverged", message="loss became NaN at step 12")
-        cluster.finish_pod("broken", pod, message=failure.to_termination_message(), exit_code=1, reason="Error")
+        cluster.finish_pod(
+            "broken", pod, message=failure.to_termination_message(), exit_code=1, reason="Error"
+        )
         cluster.fail_job("broken", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
         status = cluster.wait_phase("broken", "Failed")
         failed = cluster.condition("broken", "Failed")
@@ -153,7 +160,9 @@ def test_invalid_spec_fails_once_with_field_path(
         assert cluster.status("bad") == status
 
         # Fixing the spec starts the job.
-        emulator.patch(FTJ, NS, "bad", {"spec": {"training": {"learningRate": 0.0002}, "resources": {"profile": None}}})
+        emulator.patch(
+            FTJ, NS, "bad", {"spec": {"training": {"learningRate": 0.0002}, "resources": {"profile": None}}}
+        )
         cluster.job("bad")
         status = cluster.wait_phase("bad", "Pending")
         assert (cluster.condition("bad", "Failed") or {}).get("status") == "False"
@@ -166,7 +175,9 @@ def test_unknown_profile_is_invalid_spec(
         emulator.create(FTJ, finetunejob("prof", resources={"profile": "a100"}))
         cluster.wait_phase("prof", "Failed")
         failed = cluster.condition("prof", "Failed")
-        assert failed is not None and failed["message"].startswith("spec.resources.profile: unknown profile 'a100'")
+        assert failed is not None and failed["message"].startswith(
+            "spec.resources.profile: unknown profile 'a100'"
+        )
 
 
 def test_suspend_and_resume(emulator: RunningEmulator, operator: OperatorHarness, cluster: Cluster) -> None:
@@ -186,7 +197,9 @@ def test_suspend_and_resume(emulator: RunningEmulator, operator: OperatorHarness
         del pod
 
 
-def test_delete_cleans_up_children(emulator: RunningEmulator, operator: OperatorHarness, cluster: Cluster) -> None:
+def test_delete_cleans_up_children(
+    emulator: RunningEmulator, operator: OperatorHarness, cluster: Cluster
+) -> None:
     with operator.running():
         emulator.create(FTJ, finetunejob("gone"))
         cluster.start_pod("gone")

@@ -76,7 +76,10 @@ def test_create_train_gate_promote_serve(
         # The ModelServe was created pointing at the job, traceably.
         mserve = wait_for("ModelServe pine-llm", lambda: emulator.get(MSERVE, NS, "pine-llm"))
         assert mserve["spec"]["model"] == {"fromFineTuneJob": "pine"}
-        assert f"uid={ftj['metadata']['uid']}" in mserve["metadata"]["annotations"]["tradetune.dev/promoted-from"]
+        assert (
+            f"uid={ftj['metadata']['uid']}"
+            in mserve["metadata"]["annotations"]["tradetune.dev/promoted-from"]
+        )
 
         # ModelServe → Deployment + Service running `tradetune serve` on the merged model.
         deployment = wait_for("Deployment", lambda: emulator.get(DEPLOYMENTS, NS, "pine-llm-vllm"))
@@ -110,7 +113,9 @@ def test_create_train_gate_promote_serve(
         # Events on the transitions, and the metrics.
         reasons = {reason for _, reason, _ in cluster.events("pine")}
         assert {"JobCreated", "Training", "Evaluating", "ThresholdsMet", "Promoted", "Succeeded"} <= reasons
-        text = wait_for("metrics", lambda: (t := operator.metrics()) and "tradetune_promotions_total" in t and t)
+        text = wait_for(
+            "metrics", lambda: (t := operator.metrics()) and "tradetune_promotions_total" in t and t
+        )
         assert 'tradetune_finetunejob_phase{name="pine",namespace="tt",phase="Succeeded"} 1.0' in text
         assert 'tradetune_finetunejob_eval_metric{metric="perplexity",name="pine",namespace="tt"} 8.5' in text
         assert 'tradetune_gate_evaluations_total{namespace="tt",result="passed"} 1.0' in text
