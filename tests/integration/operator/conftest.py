@@ -41,6 +41,7 @@ DEPLOYMENTS = "apps/v1/deployments"
 SERVICES = "v1/services"
 EVENTS = "v1/events"
 NOW = "2026-01-01T00:00:00Z"
+TRAINER_IMAGE = "registry.test/tradetune/trainer:test"
 
 
 def free_port() -> int:
@@ -82,7 +83,7 @@ class OperatorHarness:
         monkeypatch.setenv("TRADETUNE_NAMESPACES", NS)
         monkeypatch.setenv("TRADETUNE_METRICS_PORT", str(self.metrics_port))
         monkeypatch.setenv("TRADETUNE_LIVENESS_PORT", "0")
-        monkeypatch.setenv("TRADETUNE_TRAINER_IMAGE", "registry.test/tradetune/trainer:test")
+        monkeypatch.setenv("TRADETUNE_TRAINER_IMAGE", TRAINER_IMAGE)
         monkeypatch.setenv("TRADETUNE_SERVER_IMAGE", "registry.test/tradetune/server:test")
         monkeypatch.setenv("TRADETUNE_WATCH_SERVER_TIMEOUT", "20")
         self.runner: Any = None
@@ -259,7 +260,7 @@ class Cluster:
                             "state": {
                                 "waiting": {
                                     "reason": "ImagePullBackOff",
-                                    "message": 'Back-off pulling image "registry.test/tradetune/trainer:test"',
+                                    "message": f'Back-off pulling image "{TRAINER_IMAGE}"',
                                 }
                             },
                         }
