@@ -14,6 +14,7 @@ from tradetune.errors import SpecError
 from tradetune.operator import builders
 
 VERSIONS = ("1.30.0", "1.37.0")
+ZONE_A = {"key": "zone", "operator": "In", "values": ["a"]}
 
 
 def _ftj(**spec: Any) -> FineTuneJob:
@@ -80,7 +81,7 @@ def test_config_map_holds_the_job_without_status() -> None:
             "resources": {
                 "profile": "a100",
                 "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}]
+                    "nodeSelectorTerms": [{"matchExpressions": [ZONE_A]}]
                 }}},
                 "priorityClassName": "training",
             },
