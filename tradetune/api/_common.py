@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
@@ -46,6 +46,14 @@ class SpecModel(BaseModel):
         extra="forbid",
         validate_assignment=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_unset(cls, data: Any) -> Any:
+        """`field: null` means "not set", as the API server prunes nulls before defaulting."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class StatusModel(BaseModel):
@@ -129,8 +137,8 @@ class ResourcesSpec(SpecModel):
     profile: str | None = Field(
         None,
         description=(
-            "Name of a resource profile from the operator's settings; its values apply first and the "
-            "fields set here override them."
+            "Name of a resource profile from the operator's settings; it fills in cpu, memory, "
+            "nodeSelector, tolerations, affinity and priorityClassName where they are not set here."
         ),
         min_length=1,
         max_length=63,

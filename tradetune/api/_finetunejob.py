@@ -8,9 +8,9 @@ purpose: as pydantic validators (for `tradetune validate` and `tradetune run`) a
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
 from tradetune.api._common import (
@@ -152,7 +152,7 @@ class LoraSpec(SpecModel):
     r: int = Field(16, description="Rank of the adapter matrices.", ge=1, le=1024)
     alpha: int = Field(32, description="Scaling numerator (the update is scaled by alpha/r).", ge=1, le=4096)
     dropout: float = Field(0.05, description="Dropout on the adapter input.", ge=0, lt=1)
-    target_modules: list[str] = Field(
+    target_modules: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] = Field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
         description='Module names that get adapters (or ["all-linear"]).',
         min_length=1,
