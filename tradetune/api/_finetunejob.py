@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.config import JsonDict
 
 from tradetune.api._common import (
@@ -67,6 +67,15 @@ def _immutable(field: str) -> JsonDict:
 
 def _exactly_one(a: str, b: str) -> tuple[str, str]:
     return f"has(self.{a}) != has(self.{b})", f"set exactly one of {a} or {b}"
+
+
+def _unique(values: list[str] | None) -> list[str] | None:
+    """Set-typed lists (x-kubernetes-list-type: set): the API server rejects duplicates."""
+    if values is not None:
+        seen = [v for i, v in enumerate(values) if v in values[:i]]
+        if seen:
+            raise ValueError(f"duplicate item {seen[0]!r}")
+    return values
 
 
 class BaseModelSpec(SpecModel):
@@ -130,6 +139,11 @@ class GenerateSpec(SpecModel):
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
 
+    @field_validator("tasks")
+    @classmethod
+    def _distinct_tasks(cls, value: list[str] | None) -> list[str] | None:
+        return _unique(value)
+
 
 class DatasetSpec(SpecModel):
     """Where the training data comes from."""
@@ -172,6 +186,11 @@ class LoraSpec(SpecModel):
         max_length=64,
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
+
+    @field_validator("target_modules")
+    @classmethod
+    def _distinct_modules(cls, value: list[str]) -> list[str]:
+        return _unique(value) or value
 
 
 class QuantizationSpec(SpecModel):

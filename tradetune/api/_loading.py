@@ -188,7 +188,9 @@ def describe_error(error: ErrorDetails, root: type[BaseModel] | None = None) -> 
         return f"must be one of {', '.join(choices)} (got {_show(value)})"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be an integer (got {_show(value)})"
-    if kind in ("float_type", "float_parsing", "finite_number"):
+    if kind == "finite_number":
+        return f"must be a finite number (got {_show(value)})"
+    if kind in ("float_type", "float_parsing"):
         return f"must be a number (got {_show(value)})"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false (got {_show(value)})"
