@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
@@ -45,7 +45,16 @@ class SpecModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         validate_assignment=False,
+        allow_inf_nan=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_unset(cls, data: Any) -> Any:
+        """`field: null` means "not set", as the API server prunes nulls before defaulting."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class StatusModel(BaseModel):
@@ -119,6 +128,7 @@ def _quantity(value: Any) -> Any:
     return value
 
 
+DATE_TIME: JsonDict = {"format": "date-time"}
 QUANTITY_EXTRA: dict[str, Any] = {"x-kubernetes-int-or-string": True}
 
 
@@ -128,8 +138,8 @@ class ResourcesSpec(SpecModel):
     profile: str | None = Field(
         None,
         description=(
-            "Name of a resource profile from the operator's settings; its values apply first and the "
-            "fields set here override them."
+            "Name of a resource profile from the operator's settings; it fills in cpu, memory, "
+            "nodeSelector, tolerations, affinity and priorityClassName where they are not set here."
         ),
         min_length=1,
         max_length=63,
@@ -166,6 +176,14 @@ class ResourcesSpec(SpecModel):
         None, description="PriorityClass of the pods.", min_length=1, max_length=253, pattern=DNS_SUBDOMAIN
     )
 
+    @field_validator("node_selector", mode="before")
+    @classmethod
+    def _prune_null_labels(cls, value: Any) -> Any:
+        """A null map value is pruned by the API server; do the same."""
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v is not None}
+        return value
+
     @field_validator("cpu", "memory", mode="before")
     @classmethod
     def _coerce_quantity(cls, value: Any) -> Any:
@@ -187,7 +205,9 @@ class Condition(StatusModel):
         pattern=CONDITION_REASON,
     )
     message: str = Field("", description="Human-readable details of the transition.", max_length=32768)
-    last_transition_time: str = Field(description="When the status last changed (RFC 3339, UTC).")
+    last_transition_time: str = Field(
+        description="When the status last changed (RFC 3339, UTC).", json_schema_extra=DATE_TIME
+    )
     observed_generation: int | None = Field(
         None, description="metadata.generation the condition was computed from."
     )
