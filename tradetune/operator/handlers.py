@@ -59,6 +59,8 @@ def configure(settings: kopf.OperatorSettings, ours: Any) -> None:
     settings.posting.level = logging.INFO
     settings.posting.reporting_component = "tradetune-operator"
     settings.execution.max_workers = 4
+    if ours.cluster_peering is not None:
+        settings.peering.clusterwide = ours.cluster_peering
 
 
 @kopf.on.startup()

@@ -12,6 +12,7 @@
 | `TRADETUNE_WATCH_CLIENT_TIMEOUT` | server timeout + 30 | client-side limit of one watch request |
 | `TRADETUNE_RESYNC_SECONDS` | `60` | how often every object is reconciled even without events |
 | `TRADETUNE_PEERING` | unset (standalone) | kopf peering name, for several replicas (docs/operator.md) |
+| `TRADETUNE_CLUSTER_PEERING` | the operator's scope | `true`: ClusterKopfPeering, `false`: KopfPeering |
 
 Bad values raise `InvalidInput` naming the variable, so the pod fails at start with one line
 instead of misbehaving later.
@@ -57,6 +58,7 @@ class OperatorSettings:
     watch_client_timeout: int = 330
     resync_seconds: float = 60.0
     peering: str | None = None
+    cluster_peering: bool | None = None
 
     @property
     def clusterwide(self) -> bool:
@@ -133,6 +135,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     profiles_file = env.get("TRADETUNE_PROFILES_FILE", "").strip()
     server_timeout = _int(env, "TRADETUNE_WATCH_SERVER_TIMEOUT", 300, minimum=1)
     peering = env.get("TRADETUNE_PEERING", "").strip() or None
+    raw_cluster = env.get("TRADETUNE_CLUSTER_PEERING", "").strip().lower()
+    if raw_cluster not in ("", "true", "false", "1", "0", "yes", "no"):
+        raise InvalidInput(f"TRADETUNE_CLUSTER_PEERING: expected true or false, got {raw_cluster!r}")
     return OperatorSettings(
         namespaces=namespaces,
         trainer_image=env.get("TRADETUNE_TRAINER_IMAGE", "").strip() or OperatorSettings.trainer_image,
@@ -144,4 +149,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         watch_client_timeout=_int(env, "TRADETUNE_WATCH_CLIENT_TIMEOUT", server_timeout + 30, minimum=1),
         resync_seconds=_float(env, "TRADETUNE_RESYNC_SECONDS", 60.0),
         peering=peering,
+        cluster_peering=None if not raw_cluster else raw_cluster in ("true", "1", "yes"),
     )

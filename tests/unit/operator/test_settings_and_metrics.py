@@ -40,6 +40,7 @@ def test_environment(tmp_path: Path) -> None:
             "TRADETUNE_PROFILES_FILE": str(profiles),
             "TRADETUNE_WATCH_SERVER_TIMEOUT": "120",
             "TRADETUNE_PEERING": "tradetune",
+            "TRADETUNE_CLUSTER_PEERING": "true",
         }
     )
     assert s.namespaces == ("ml", "research")
@@ -47,7 +48,8 @@ def test_environment(tmp_path: Path) -> None:
     assert s.profiles["a100"].gpus == 2 and s.profiles["a100"].node_selector == {"gpu": "a100"}
     assert s.profiles["cpu-small"].cpu == "2"
     assert (s.watch_server_timeout, s.watch_client_timeout) == (120, 150)
-    assert s.peering == "tradetune"
+    assert s.peering == "tradetune" and s.cluster_peering is True
+    assert load_settings({}).cluster_peering is None
 
 
 @pytest.mark.parametrize(
