@@ -6,8 +6,8 @@ generated client (tens of MB, slow import) into the operator image, this speaks 
 calls we need over aiohttp (already a kopf dependency), with the same credentials kopf logged
 in with (service account in a pod, `$KUBECONFIG` elsewhere).
 
-Transient failures (HTTP 5xx, 429, write conflicts, connection errors) are retried with a short backoff and then
-raised as `TransientApiError`; callers turn that into a later retry, never a crash.
+Transient failures (HTTP 5xx, 429, write conflicts, connection errors) are retried with a short
+backoff and then raised as `TransientApiError`; callers turn that into a later retry, never a crash.
 Every call is listed in docs/operator.md ("RBAC the operator needs").
 """
 
