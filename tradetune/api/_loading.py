@@ -53,7 +53,14 @@ class _StrictLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, typing.Hashable) and key in seen:
+            if not isinstance(key, typing.Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "a mapping key must be a plain value, not a list or mapping",
+                    key_node.start_mark,
+                )
+            if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
@@ -61,13 +68,17 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _yaml_error(exc: yaml.YAMLError) -> tuple[str, str]:
+def _yaml_error(exc: yaml.YAMLError, text: str) -> tuple[str, str]:
+    """(where, what) of a YAML error, on one line."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        return f"line {line}", f"invalid YAML: unacceptable character #x{exc.character:04x} ({exc.reason})"
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    text = f"{problem} ({context})" if context and context not in problem else str(problem)
-    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
-    return where, f"invalid YAML: {text}"
+    what = f"{problem} ({context})" if context and context not in problem else str(problem)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
+    return where, "invalid YAML: " + " ".join(what.split())
 
 
 def read_yaml_documents(text: str, source: str | None = None) -> list[tuple[Any, yaml.Node | None]]:
@@ -75,18 +86,22 @@ def read_yaml_documents(text: str, source: str | None = None) -> list[tuple[Any,
 
     Raises SpecError naming the line of a syntax error or a duplicate key.
     """
-    loader = _StrictLoader(text)
     docs: list[tuple[Any, yaml.Node | None]] = []
+    loader: _StrictLoader | None = None
     try:
+        loader = _StrictLoader(text)
         while loader.check_node():
             node = loader.get_node()
             data = loader.construct_document(node)
             if data is not None:
                 docs.append((data, node))
     except yaml.YAMLError as exc:
-        raise SpecError([_yaml_error(exc)], source=source) from None
+        raise SpecError([_yaml_error(exc, text)], source=source) from None
+    except RecursionError:
+        raise SpecError([("(file)", "invalid YAML: nested too deeply")], source=source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return docs
 
 

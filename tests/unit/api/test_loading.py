@@ -179,3 +179,28 @@ def test_load_finetunejob_adds_lines(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}: spec.training.warmupSteps: must be >= 0 (got -5) (line 11)"
     path.write_text("baseModel: {path: m}\ndataset: {generate: {}}\n")
     assert load_finetunejob(path).metadata.name == "job"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("spec: " + "[" * 5000 + "]" * 5000, "(file): invalid YAML: nested too deeply"),
+        (
+            "? [a]\n: 1\n",
+            "line 1, column 3: invalid YAML: a mapping key must be a plain value, not a list or mapping",
+        ),
+        (
+            "kind: FineTuneJob\n\x00",
+            "line 2: invalid YAML: unacceptable character #x0000 (special characters are not allowed)",
+        ),
+        (
+            "x: !!python/object:os.system {}\n",
+            "line 1, column 4: invalid YAML: could not determine a constructor",
+        ),
+    ],
+    ids=["deep", "list-key", "nul", "python-tag"],
+)
+def test_hostile_yaml_gives_one_line(text: str, expected: str) -> None:
+    (line,) = problems(text)
+    assert line.startswith(expected)
+    assert "\n" not in line

@@ -105,7 +105,20 @@ def test_unknown_fields_anywhere(extra: dict[str, Any], where: tuple[Any, ...]) 
     _check(yaml.safe_dump(obj))
 
 
-TOKENS = [*"ab:-[]{}!&*'\"\n #%@|>?,.0123456789", "spec", "kind", "  ", "FineTuneJob", "apiVersion"]
+TOKENS = [
+    *"ab:-[]{}!&*'\"\n #%@|>?,.0123456789",
+    "spec",
+    "kind",
+    "  ",
+    "FineTuneJob",
+    "apiVersion",
+    "\x00",
+    "!!python/object:os.system ",
+    "? ",
+    "&a ",
+    "*a",
+    "\t",
+]
 
 
 @settings(max_examples=150, deadline=None)
