@@ -60,7 +60,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 PATHS = [p for p in _paths(VALID) if p]
 SEGMENT = r'(\[(\d+|"(?:[^"\\]|\\.)*")\]|\.?[\w\-/]+)'
-FIELD = rf"(\(document\)|\(file\)|line \d+, column \d+|{SEGMENT}+)"
+FIELD = rf"(\(document\)|\(file\)|line \d+(, column \d+)?|{SEGMENT}+)"
 LINE = re.compile(rf"^(document \d+: )?{FIELD}: \S.*$")
 
 
