@@ -327,25 +327,32 @@ def _is_whole_object(obj: dict[str, Any]) -> bool:
     return any(key in obj for key in ("apiVersion", "kind", "spec", "metadata"))
 
 
-def parse_finetunejob(obj: Any, source: str | None = None) -> FineTuneJob:
-    """A FineTuneJob from a whole object or from a bare spec (then named after the source file).
-
-    Raises SpecError with camelCase field paths; used by the operator (on the object it
-    watches), the trainer (on its ConfigMap) and `tradetune run` (on the user's file).
-    """
-    if isinstance(obj, dict) and not _is_whole_object(obj):
+def _as_finetunejob(obj: Any, source: str | None) -> tuple[FineTuneJob | None, list[Problem], bool]:
+    """(job, problems, was_bare_spec): the shared core of parse_finetunejob and load_finetunejob."""
+    bare = isinstance(obj, dict) and not _is_whole_object(obj)
+    if bare:
         obj = {
             "apiVersion": API_VERSION,
             "kind": "FineTuneJob",
             "metadata": {"name": _bare_name(source)},
             "spec": obj,
         }
-    if isinstance(obj, dict) and obj.get("kind", "FineTuneJob") != "FineTuneJob":
-        raise SpecError([("kind", f"must be FineTuneJob (got {_show(obj.get('kind'))})")], source=source)
     if isinstance(obj, dict):
+        if obj.get("kind", "FineTuneJob") != "FineTuneJob":
+            return None, [(("kind",), f"must be FineTuneJob (got {_show(obj.get('kind'))})")], bare
         obj = {"kind": "FineTuneJob", **obj}
     item, problems = _check_document(obj)
-    if problems or not isinstance(item, FineTuneJob):
+    return (item if isinstance(item, FineTuneJob) else None), problems, bare
+
+
+def parse_finetunejob(obj: Any, source: str | None = None) -> FineTuneJob:
+    """A FineTuneJob from a whole object or from a bare spec (then named after the source file).
+
+    Raises SpecError with camelCase field paths; used by the operator (on the object it
+    watches), the trainer (on its ConfigMap) and `tradetune run` (on the user's file).
+    """
+    item, problems, _ = _as_finetunejob(obj, source)
+    if problems or item is None:
         raise SpecError([(format_loc(loc), msg) for loc, msg in problems], source=source)
     return item
 
@@ -363,7 +370,10 @@ def parse_modelserve(obj: Any, source: str | None = None) -> ModelServe:
 
 
 def load_finetunejob(path: str | Path) -> FineTuneJob:
-    """The one FineTuneJob of a YAML file (a whole object or a bare spec); other kinds are an error."""
+    """The one FineTuneJob of a YAML file (a whole object or a bare spec); other kinds are an error.
+
+    This is what `tradetune run` and the trainer read; problems carry their line numbers.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -377,18 +387,15 @@ def load_finetunejob(path: str | Path) -> FineTuneJob:
     if len(jobs) != 1:
         raise SpecError([("(file)", f"expected one FineTuneJob, found {len(jobs)}")], source=str(path))
     obj, node = jobs[0]
-    try:
-        return parse_finetunejob(obj, source=str(path))
-    except SpecError as exc:
-        # Add line numbers for the user's file.
-        if isinstance(obj, dict) and not _is_whole_object(obj):
-            node = None
-        lines = []
-        for field, message in exc.problems:
-            loc: Loc = tuple(int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]", field) if p)
-            line = _line_of(node, loc)
-            lines.append((field, f"{message} (line {line})" if line is not None else message))
-        raise SpecError(lines, source=str(path)) from None
+    item, problems, bare = _as_finetunejob(obj, str(path))
+    if problems or item is None:
+        rendered = []
+        for loc, message in problems:
+            # A bare spec is the YAML root: its "spec.x" is the file's "x".
+            line = _line_of(node, loc[1:] if bare and loc[:1] == ("spec",) else loc)
+            rendered.append((format_loc(loc), f"{message} (line {line})" if line is not None else message))
+        raise SpecError(rendered, source=str(path))
+    return item
 
 
 def dump_yaml(*objects: Document) -> str:

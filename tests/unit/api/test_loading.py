@@ -204,3 +204,17 @@ def test_hostile_yaml_gives_one_line(text: str, expected: str) -> None:
     (line,) = problems(text)
     assert line.startswith(expected)
     assert "\n" not in line
+
+
+def test_load_finetunejob_bare_spec_lines_and_other_kinds(tmp_path: Path) -> None:
+    path = tmp_path / "bare.yaml"
+    path.write_text("baseModel: {path: m}\ndataset:\n  generate: {train: 0}\n")
+    with pytest.raises(SpecError) as info:
+        load_finetunejob(path)
+    assert str(info.value) == f"{path}: spec.dataset.generate.train: must be >= 1 (got 0) (line 3)"
+    path.write_text(GOOD + "---\n" + GOOD.replace("name: job", "name: job2"))
+    with pytest.raises(SpecError, match="expected one FineTuneJob, found 2"):
+        load_finetunejob(path)
+    path.write_text(GOOD.replace("kind: FineTuneJob", "kind: ModelServe"))
+    with pytest.raises(SpecError, match="expected one FineTuneJob, found 0"):
+        load_finetunejob(path)
