@@ -123,12 +123,18 @@ def explain_command(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print the whole field reference as Markdown instead.")
     ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="With --markdown: write it to this file.")
+    ] = None,
 ) -> None:
     """Describe a FineTuneJob/ModelServe field, like `kubectl explain`, without a cluster."""
     from tradetune.api._explain import explain, markdown_reference
 
     if markdown:
-        typer.echo(markdown_reference(), nl=False)
+        if output is None:
+            typer.echo(markdown_reference(), nl=False)
+        else:
+            _write_atomic(output, markdown_reference())
         return
     if field is None:
         raise InvalidInput("give a field such as ftj.spec.training or mserve.spec.engine (or --markdown)")
