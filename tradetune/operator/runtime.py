@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import kopf
 
+from tradetune.api import EvalMetrics
 from tradetune.operator import builders, kube
 from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
@@ -158,7 +159,6 @@ class Runtime:
         body = await api.get(kube.FINETUNEJOBS, namespace, name)
         if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
             return False
-        uid = body["metadata"].get("uid")
         job = await api.get(kube.JOBS, namespace, builders.job_name(name))
         pods: list[dict[str, Any]] = []
         if job is not None:
@@ -226,7 +226,6 @@ class Runtime:
             return True
         if decision.requeue_after:
             self.ftj.trigger(namespace, name, decision.requeue_after)
-        del uid
         return False
 
     def _observe_finetunejob(
@@ -239,11 +238,7 @@ class Runtime:
         if previous is None or previous[0] != phase:
             self._phase_since[key] = (phase, time.time())
         gate = status.get("gate")
-        metrics = None
-        if status.get("metrics"):
-            from tradetune.api import EvalMetrics
-
-            metrics = EvalMetrics.model_validate(status["metrics"])
+        metrics = EvalMetrics.model_validate(status["metrics"]) if status.get("metrics") else None
         self.metrics.observe_finetunejob(
             namespace,
             name,

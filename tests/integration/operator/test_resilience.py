@@ -15,6 +15,7 @@ from tests.integration.operator.conftest import (
     wait_for,
 )
 from tests.integration.operator.emulator import RunningEmulator
+from tests.integration.operator.test_rbac import documented_rules, used_rules
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -83,3 +84,30 @@ def test_dropped_watch_streams_lose_no_events(
         cluster.finish_pod("cut", pod, message=train_result())  # happens while the watches reconnect
         cluster.wait_phase("cut", "Succeeded")
         assert emulator.call(lambda emu: emu.watch_connects) > connects
+
+
+def test_peering_for_several_replicas(
+    emulator: RunningEmulator, operator: OperatorHarness, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.create(
+        "kopf.dev/v1/kopfpeerings",
+        {
+            "apiVersion": "kopf.dev/v1",
+            "kind": "KopfPeering",
+            "metadata": {"name": "tradetune", "namespace": NS},
+        },
+    )
+    monkeypatch.setenv("TRADETUNE_PEERING", "tradetune")
+    with operator.running():
+        emulator.create(FTJ, finetunejob("peered"))
+        cluster.job("peered")
+        peering = wait_for(
+            "the operator's peering record",
+            lambda: (emulator.get("kopf.dev/v1/kopfpeerings", NS, "tradetune") or {}).get("status"),
+        )
+        assert len(peering) == 1  # this replica announced itself and works
+        cluster.wait_phase("peered", "Pending")
+        used = {rule for rule in emulator.call(used_rules) if rule[0] == "kopf.dev"}
+    assert used == {("kopf.dev", "kopfpeerings", verb) for verb in ("list", "watch", "patch")}
+    documented = documented_rules("With `TRADETUNE_PEERING` set")
+    assert used <= documented
