@@ -40,7 +40,7 @@ class KeyedRunner:
         self._fn = fn
         self._metrics = metrics
         self._locks: dict[Key, asyncio.Lock] = {}
-        self._pending: dict[Key, asyncio.Future[None]] = {}
+        self._pending: dict[Key, asyncio.Future[bool]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures: dict[Key, int] = {}
 
@@ -49,21 +49,31 @@ class KeyedRunner:
         key = (namespace, name)
         pending = self._pending.get(key)
         if pending is not None:
-            await asyncio.shield(pending)
+            if await asyncio.shield(pending):
+                return
+            await self.run(namespace, name)  # the queued run was cancelled before it started
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
+        started = False
+        try:
+            async with lock:
+                if self._pending.get(key) is future:
+                    del self._pending[key]
+                started = True
+                await self._fn(namespace, name)
+        except BaseException as exc:
             if self._pending.get(key) is future:
                 del self._pending[key]
-            try:
-                await self._fn(namespace, name)
-            except BaseException as exc:
-                future.set_exception(exc)
-                future.exception()  # retrieved: joiners re-raise it, nobody else must
-                raise
-            future.set_result(None)
+            if not future.done():
+                if started:
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: joiners re-raise it, nobody else must
+                else:
+                    future.set_result(False)  # never ran: joiners run it themselves
+            raise
+        future.set_result(True)
 
     def trigger(self, namespace: str, name: str, delay: float = 0.0) -> None:
         """Reconcile in the background; failures are retried later, never raised."""
