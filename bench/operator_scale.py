@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.integration.operator.conftest import finetunejob, free_port  # noqa: E402
-from tests.integration.operator.emulator import RunningEmulator  # noqa: E402
+from tests.integration.operator.emulator import TEST_CLIENT_HEADER, RunningEmulator  # noqa: E402
 
 NS = "bench"
 FTJ = "tradetune.dev/v1alpha1/finetunejobs"
@@ -68,6 +68,13 @@ def wait(what: str, fn: Any, timeout: float) -> float:
             return time.perf_counter()
         time.sleep(0.05)
     raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def operator_requests(emu: Any) -> int:
+    """API requests the operator made so far (the bench's own client marks its requests)."""
+    return sum(
+        1 for r in emu._requests if not any(k.lower() == TEST_CLIENT_HEADER.lower() for k in r.headers)
+    )
 
 
 def job_body(name: str, namespace: str) -> dict[str, Any]:
@@ -147,6 +154,7 @@ def main() -> None:
                 list(pool.map(lambda i: emu.create(FTJ, job_body(f"job-{i:03d}", NS)), range(n)))
             created = time.perf_counter()
             t_jobs = wait("every Job", lambda: len(emu.list("batch/v1/jobs", NS)) >= n, args.timeout)
+            requests_to_jobs = emu.call(operator_requests)
 
             jobs = emu.list("batch/v1/jobs", NS)
             t_mark = time.perf_counter()
@@ -181,6 +189,7 @@ def main() -> None:
     print(f"floor: emulator create round-trip:        {floor * 1000:6.2f} ms/object")
     print(f"until every Job exists:                   {t_jobs - t0:6.2f} s  ({per_job * 1000:.1f} ms/object)")
     print(f"  per object vs the floor:                {per_job / floor:6.1f} x")
+    print(f"  operator API requests until then:       {requests_to_jobs / n:6.1f} per object")
     print(f"pods marked running by the bench in:      {t_marked - t_mark:6.2f} s")
     print(f"until every status shows Running:         {t_running - t_marked:6.2f} s after the last pod")
     print(f"                                          {t_running - t_mark:6.2f} s after the first pod")

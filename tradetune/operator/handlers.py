@@ -170,8 +170,18 @@ async def finetunejob_resync(
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={builders.FTJ_LABEL: kopf.PRESENT, **MANAGED})
+async def job_event(namespace: str | None, labels: Any, type: str | None, memo: Any, **_: Any) -> None:
+    # A Job appears because this operator created it (the reconcile that did so wrote the status)
+    # or is listed at start-up (resume handlers reconcile every job then): only changes matter.
+    if type in (None, "ADDED"):
+        return
+    runtime = getattr(memo, "tradetune", None)
+    if isinstance(runtime, Runtime):
+        runtime.ftj.trigger(str(namespace), labels[builders.FTJ_LABEL])
+
+
 @kopf.on.event("", "v1", "pods", labels={builders.FTJ_LABEL: kopf.PRESENT, **MANAGED})
-async def child_event(namespace: str | None, labels: Any, memo: Any, **_: Any) -> None:
+async def pod_event(namespace: str | None, labels: Any, memo: Any, **_: Any) -> None:
     runtime = getattr(memo, "tradetune", None)
     if isinstance(runtime, Runtime):
         runtime.ftj.trigger(str(namespace), labels[builders.FTJ_LABEL])
