@@ -276,3 +276,17 @@ def test_spec_hash_changes_with_the_spec() -> None:
     assert a == b
     b["spec"]["ports"][0]["port"] = 9000
     assert builders.spec_hash({"spec": b["spec"]}) != a["metadata"]["annotations"]["tradetune.dev/spec-hash"]
+
+
+def test_relative_artifact_paths_are_under_the_output_mount() -> None:
+    from tradetune.api import FineTuneJobStatus
+
+    ftj = _ftj().model_copy(
+        update={
+            "status": FineTuneJobStatus.model_validate(
+                {"phase": "Succeeded", "artifacts": {"merged": "merged"}}
+            )
+        }
+    )
+    model = builders.resolve_model(_mserve(), ftj)
+    assert model.model == "/output/merged"
