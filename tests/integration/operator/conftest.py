@@ -93,11 +93,14 @@ class OperatorHarness:
         from kopf.testing import KopfRunner
 
         args = [*kopf_args(load_settings(), liveness=False), "--verbose"]
+        before = self.emu.call(lambda e: e.watch_connects)
         with KopfRunner(args, timeout=30) as runner:
             self.runner = runner
             # Ready when kopf has listed our resources (its first watch requests arrived).
             wait_for(
-                "the operator's watches", lambda: self.emu.call(lambda e: e.watch_connects >= 5), timeout=20
+                "the operator's watches",
+                lambda: self.emu.call(lambda e: e.watch_connects >= before + 5),
+                timeout=20,
             )
             yield runner
         assert runner.exception is None, runner.output[-3000:]

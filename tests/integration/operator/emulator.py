@@ -146,6 +146,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     faults: list[Fault] = attrs.field(factory=list, init=False)
     watch_connects: int = attrs.field(default=0, init=False)
     create_attempts: dict[str, int] = attrs.field(factory=dict, init=False)
+    fetches: dict[str, int] = attrs.field(factory=dict, init=False)  # GETs by plural, test client excluded
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -273,6 +274,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         if action == kmock.action.LIST:
             return aiohttp.web.json_response(self._list(request))
         if action == kmock.action.FETCH:
+            if not _header(request, TEST_CLIENT_HEADER):
+                plural = str(request.resource.plural)
+                self.fetches[plural] = self.fetches.get(plural, 0) + 1
             obj = self._stored(self._key(request))
             if obj is None:
                 raise _error(404, "NotFound", f"{request.resource.plural} {request.name!r} not found")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.integration.operator.conftest import (
@@ -44,10 +46,16 @@ def test_restart_mid_run_adopts_the_job_and_keeps_the_status(
     assert status["attempts"] == 1
     assert status["metrics"]["perplexity"] == 8.5
 
-    # A third start with nothing new changes nothing.
+    # A third start with nothing new reconciles (resume) and changes nothing.
+    fetches = emulator.call(lambda emu: emu.fetches.get("finetunejobs", 0))
     with operator.running():
-        wait_for("a quiet resume", lambda: True)
+        wait_for(
+            "the resume reconcile",
+            lambda: emulator.call(lambda emu: emu.fetches.get("finetunejobs", 0)) > fetches,
+        )
+        time.sleep(0.5)
         assert cluster.status("long") == status
+    assert _job_creates(emulator) == 1
 
 
 def test_api_errors_for_a_while_are_retried(
