@@ -71,5 +71,5 @@ def test_syntax_breakages_really_break(parse: Parse, breakage: str) -> None:
     parse(code)
     broken = breaker(code, rng)
     assert broken != code
-    with pytest.raises(Exception):  # noqa: B017, PT011 - pynescript's SyntaxError is not builtins.SyntaxError
+    with pytest.raises(Exception):  # noqa: B017 - pynescript's SyntaxError is not builtins.SyntaxError
         parse(broken)
