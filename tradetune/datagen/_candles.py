@@ -228,7 +228,7 @@ def build_bars(rng: random.Random, target: str, inst: Instrument, n_context: int
     want = {"hammer": "down", "inverted hammer": "down", "hanging man": "up", "shooting star": "up"}.get(
         target
     )
-    for _ in range(6):  # single-bar reversals need the move they reverse
+    for _ in range(3):  # single-bar reversals need the move they reverse
         if want is None or ("down" if bars[-1].close < bars[0].close else "up") == want:
             break
         bars = ohlcv(rng, n_context, inst, decimals=2, regime=regime)

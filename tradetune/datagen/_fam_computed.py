@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from tradetune.datagen import _indicators as ind
 from tradetune.datagen._base import Family, answer_line, fmt, pick
 from tradetune.datagen._candles import LABELS, build_bars, classify, describe_bar
-from tradetune.datagen._market import INSTRUMENTS, Bar, Instrument, ohlcv
+from tradetune.datagen._market import INSTRUMENTS, Bar, Instrument, closes, ohlcv
 
 __all__ = ["BacktestStats", "IndicatorMath", "PatternRecognition", "PositionSizing"]
 
@@ -135,7 +135,7 @@ class IndicatorMath(Family):
         params: dict[str, Any]
         if kind == "sma":
             n = r(3, 20)
-            values = [b.close for b in ohlcv(rng, n + r(0, 5), inst, decimals=2)]
+            values = closes(rng, n + r(0, 5), inst)
             value, steps = ind.sma(values, n)
             name, data, params = (
                 f"{n}-period SMA of the close",
@@ -144,7 +144,7 @@ class IndicatorMath(Family):
             )
         elif kind == "ema":
             n = r(3, 12)
-            values = [b.close for b in ohlcv(rng, n + r(1, 6), inst, decimals=2)]
+            values = closes(rng, n + r(1, 6), inst)
             value, steps = ind.ema(values, n)
             name, data, params = (
                 f"{n}-period EMA of the close",
@@ -153,7 +153,7 @@ class IndicatorMath(Family):
             )
         elif kind == "rsi":
             n = r(3, 14)
-            values = [b.close for b in ohlcv(rng, n + 1 + r(0, 5), inst, decimals=2)]
+            values = closes(rng, n + 1 + r(0, 5), inst)
             value, steps = ind.rsi(values, n)
             name, data, params = (
                 f"RSI({n}) (Wilder's smoothing)",
@@ -172,7 +172,7 @@ class IndicatorMath(Family):
         elif kind.startswith("bb_"):
             n = r(5, 20)
             k = pick(rng, (1.5, 2.0, 2.0, 2.5, 3.0))
-            values = [b.close for b in ohlcv(rng, n + r(0, 3), inst, decimals=2)]
+            values = closes(rng, n + r(0, 3), inst)
             (mid, upper, lower), steps = ind.bollinger(values, n, k)
             params = {"n": n, "k": k}
             data = f"Closes (oldest first): {_closes_text(values)}"
