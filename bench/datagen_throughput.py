@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tradetune.datagen import generate_records, write_jsonl  # noqa: E402
+from tradetune.datagen import generate_records, write_jsonl
 
 
 def floor_seconds(records: list[dict[str, object]], path: Path) -> float:
@@ -98,7 +98,8 @@ def main() -> None:
                     fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 floor_big += time.perf_counter() - start
         print(
-            f"{result['records']:>9,} records streamed: {result['records'] / result['seconds']:>9,.0f} records/s "
+            f"{result['records']:>9,} records streamed: "
+            f"{result['records'] / result['seconds']:>9,.0f} records/s "
             f"({result['seconds']:.1f} s, {size_mib:,.0f} MiB); floor {args.big / floor_big:,.0f} records/s; "
             f"ratio {result['seconds'] / floor_big:.2f}x; peak RSS {result['peak_rss_mib']:.0f} MiB"
         )
