@@ -417,6 +417,9 @@ class PositionSizing(Family):
         return q, "\n".join(lines), meta
 
 
+_NEEDS_CAPITAL = frozenset({"max_drawdown_pct", "total_return_pct"})
+
+
 class BacktestStats(Family):
     name = "backtest_stats"
     category = "backtest"
@@ -455,6 +458,10 @@ class BacktestStats(Family):
         "What {metric} do these {n} trades give?\n{trades}",
     )
 
+    @property
+    def _with_capital(self) -> tuple[str, ...]:
+        return tuple(t for t in self.templates if "{cap}" in t)
+
     def build(self, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
         inst = pick(rng, _PRICED)
         n = rng.randint(6, 16)
@@ -487,7 +494,9 @@ class BacktestStats(Family):
                 break
         metric = pick(rng, self.metrics)
         trades_text = "\n".join(rows) if table else ", ".join(f"{p:+.2f}" for p in pnls)
-        q = pick(rng, self.templates).format(
+        # Percent drawdown and return need the starting capital, so only templates that state it.
+        templates = self.templates if metric not in _NEEDS_CAPITAL else self._with_capital
+        q = pick(rng, templates).format(
             trades=trades_text, cap=f"{cap:,}", metric=self.metric_names[metric], sym=inst.symbol, n=n
         )
         lines: list[str] = []
