@@ -102,12 +102,13 @@ def split(  # noqa: PLR0917 - typer maps options to parameters
     task: Annotated[list[str] | None, typer.Option("--task", help="Only these task ids.")] = None,
 ) -> None:
     """Write leak-free train/val/test splits from one seed (no instruction in two splits) and a manifest."""
-    from tradetune.datagen import FORMATS, split_dataset
+    from tradetune.datagen import FORMATS, plan_split, split_dataset
 
     sizes = [_whole(train, "--train"), _whole(val, "--val"), _whole(test, "--test")]
     s = _whole(seed, "--seed", minimum=None)
     if fmt not in FORMATS:
         raise InvalidInput(f"--format: unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    plan_split(sizes[0], sizes[1], sizes[2], s, _task_list(task))  # refuse before a progress bar appears
     with _progress(sum(sizes), "splitting") as on_record:
         manifest = split_dataset(
             out, sizes[0], sizes[1], sizes[2], s, _task_list(task), fmt=fmt, on_record=on_record
