@@ -469,7 +469,7 @@ def options_sentence(sp: StrategyParams) -> str:
     if sp.tp is not None:
         parts.append(f"a {sp.tp:g}% take-profit")
     if sp.sizing == "risk":
-        parts.append(f"position size that risks {sp.size_value:g}% of equity per trade")
+        parts.append(f"a position size that risks {sp.size_value:g}% of equity per trade")
     elif sp.sizing == "percent":
         parts.append(f"{sp.size_value:g}% of equity per trade")
     else:
