@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tradetune.datagen import (
     CATEGORIES,
@@ -262,3 +264,12 @@ UP = [_bar(100, 103, 99, 102), _bar(102, 106, 101, 105), _bar(105, 109, 104, 108
 )
 def test_pattern_rules(bars: list[Bar], label: str) -> None:
     assert classify(bars)[0] == label
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=-(2**40), max_value=2**40), st.integers(min_value=1, max_value=25))
+def test_any_seed_and_size_is_exact_and_repeatable(seed: int, size: int) -> None:
+    first = list(generate_records(size, seed))
+    assert len(first) == size
+    assert first == list(generate_records(size, seed))
+    assert len({r["id"] for r in first}) == size  # no two records alike within a short run
