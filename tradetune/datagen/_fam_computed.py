@@ -308,9 +308,10 @@ class PositionSizing(Family):
         elif kind == "contracts":
             fut, pv = pick(rng, _FUTURES)
             fprice = round(pick(rng, [i.price for i in INSTRUMENTS if i.symbol == fut] or [price]), 2)
-            points = round(fprice * rng.uniform(0.002, 0.012), 2) or 0.25
-            stop = round(fprice - points, 2)
             acct = max(acct, 25000)
+            # A stop distance that usually fits one to a dozen contracts in the risk budget.
+            points = max(0.25, round(acct * risk / 100 * rng.uniform(0.08, 1.1) / pv, 2))
+            stop = round(fprice - points, 2)
             q = t[2].format(
                 fut=fut,
                 pv=f"{pv:g}",
