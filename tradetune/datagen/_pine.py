@@ -478,6 +478,17 @@ def options_sentence(sp: StrategyParams) -> str:
     return f"Use {', '.join(parts)}; trade {side}, starting capital {sp.capital:,}."
 
 
+# How a short is closed where that differs from the opposite entry signal.
+_SHORT_EXITS = {
+    "rsi_reversion": "A short is closed once RSI falls below {oversold}.",
+    "bollinger": "A short is closed when price crosses back below the middle band.",
+    "donchian": "A short is closed when the close rises above the {exit}-bar highest high.",
+    "stochastic": "A short is closed once %K falls below {oversold}.",
+    "vwap": "A short is closed when price crosses back above VWAP.",
+    "atr_trail": "A short trails a stop the same distance above the close, ratcheting down only.",
+}
+
+
 def explain_strategy(sp: StrategyParams) -> str:
     """A plain-language explanation of the program `strategy_code(sp)` writes."""
     p = sp.p
@@ -561,7 +572,7 @@ def explain_strategy(sp: StrategyParams) -> str:
     parts = [
         idea,
         f"{entry}{' ' + short if both else ''}." + ("" if both else " It only trades long."),
-        exit_,
+        exit_ + (f" {_SHORT_EXITS[k].format(**p)}" if both and k in _SHORT_EXITS else ""),
     ]
     if both:
         parts.append("An opposite signal reverses the position.")
@@ -574,18 +585,27 @@ def explain_strategy(sp: StrategyParams) -> str:
         parts.append(
             "Risk management: strategy.exit places "
             + " and ".join(risk)
-            + (", both" if len(risk) == 2 else "")
-            + " priced from strategy.position_avg_price, so the levels follow the real fill."
+            + (
+                "; both are priced from strategy.position_avg_price, so the levels follow the real fill."
+                if len(risk) == 2
+                else "; it is priced from strategy.position_avg_price, so the level follows the real fill."
+            )
         )
     if sp.sizing == "percent":
         parts.append(f"Each trade uses {sp.size_value:g}% of current equity (strategy.percent_of_equity).")
     elif sp.sizing == "fixed":
         parts.append(f"Each trade is a fixed {sp.size_value:g} units (strategy.fixed).")
-    else:
-        stop = "the stop-loss distance" if sp.sl is not None else "an ATR-based stop distance"
+    elif sp.sl is not None or k == "atr_trail":
+        stop = "the stop-loss distance" if sp.sl is not None else "the trailing-stop distance (atrMult × ATR)"
         parts.append(
             f"Position size is risk-based: quantity = equity × {sp.size_value:g}% / {stop}, floored, so a "
-            "stopped-out trade loses about that fraction of the account."
+            "trade stopped out at its initial stop loses about that fraction of the account."
+        )
+    else:
+        parts.append(
+            f"Position size is risk-based: quantity = equity × {sp.size_value:g}% / (2 × ATR(14)), floored - "
+            "the size a 2-ATR stop would allow. The script places no stop-loss order, though, so a losing "
+            "trade is not capped at that amount; add one with strategy.exit(stop=...)."
         )
     parts.append(
         f"The backtest starts with {sp.capital:,} of capital"
