@@ -145,3 +145,10 @@ def test_stats_and_convert_name_the_bad_line(tmp_path: Path, capsys: pytest.Capt
         ["dataset", "convert", str(bad), "--to", "yaml", "--output", str(tmp_path / "o.jsonl")], capsys
     )
     assert code == 2 and "--to" in err
+
+
+def test_help_lists_every_task_id() -> None:
+    from tradetune.cli._datagen import _TASK_IDS
+    from tradetune.datagen import TASKS
+
+    assert _TASK_IDS.split(", ") == list(TASKS)
