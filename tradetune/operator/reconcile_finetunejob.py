@@ -121,6 +121,23 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
+def phase_since(body: dict[str, Any]) -> float | None:
+    """When the object entered its current phase, as far as its status tells (Unix seconds)."""
+    status = body.get("status") or {}
+    phase = status.get("phase")
+    conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+    if phase == "Running":
+        stamp = status.get("startTime")
+    elif phase in ("Succeeded", "Failed"):
+        stamp = status.get("completionTime")
+    elif phase == "Evaluating":
+        stamp = (conditions.get("Evaluated") or {}).get("lastTransitionTime")
+    else:
+        stamp = (body.get("metadata") or {}).get("creationTimestamp")
+    moment = _parse_time(stamp)
+    return moment.timestamp() if moment is not None else None
+
+
 def _old_status(body: dict[str, Any]) -> FineTuneJobStatus:
     raw = body.get("status")
     if not isinstance(raw, dict):

@@ -245,7 +245,11 @@ class Runtime:
         phase = status.get("phase") or "Pending"
         key = (namespace, name)
         previous = self._phase_since.get(key)
-        if previous is None or previous[0] != phase:
+        if previous is None:
+            # First sight after a start: take the time from the status, so a restart does not
+            # reset how long a job has been stuck (alerts are written on this series).
+            self._phase_since[key] = (phase, rf.phase_since(body) or time.time())
+        elif previous[0] != phase:
             self._phase_since[key] = (phase, time.time())
         gate = status.get("gate")
         metrics = EvalMetrics.model_validate(status["metrics"]) if status.get("metrics") else None

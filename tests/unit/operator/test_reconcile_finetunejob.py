@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.unit.operator.fixtures import COMPLETE, SETTINGS, ftj_body, job, pod, result_message
-from tradetune.operator.reconcile_finetunejob import Decision, Observed, decide, needs_model_serve
+from tradetune.operator.reconcile_finetunejob import (
+    Decision,
+    Observed,
+    decide,
+    needs_model_serve,
+    phase_since,
+)
 
 NOW = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
 
@@ -311,3 +317,11 @@ def test_a_retry_created_in_the_same_second_is_the_current_attempt() -> None:
         ftj_body(status={"phase": "Pending", "attempts": 1}), Observed(job=job(failed=1, active=1), pods=pods)
     )
     assert d.status is not None and d.status["phase"] == "Running" and d.status["attempts"] == 2
+
+
+def test_phase_since_survives_a_restart() -> None:
+    running = ftj_body(status={"phase": "Running", "startTime": "2026-01-01T00:02:00Z"})
+    assert phase_since(running) == datetime(2026, 1, 1, 0, 2, tzinfo=UTC).timestamp()
+    done = ftj_body(status={"phase": "Failed", "completionTime": "2026-01-01T00:30:00Z"})
+    assert phase_since(done) == datetime(2026, 1, 1, 0, 30, tzinfo=UTC).timestamp()
+    assert phase_since(ftj_body()) == datetime(2026, 1, 1, tzinfo=UTC).timestamp()
