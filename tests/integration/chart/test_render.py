@@ -219,6 +219,7 @@ def test_single_replica_recreates_without_peering(helm: Helm) -> None:
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert "TRADETUNE_PEERING" not in _env(deployment)
+    assert "TRADETUNE_CLUSTER_PEERING" not in _env(deployment)
     assert not by_kind(objs, "ClusterKopfPeering") and not by_kind(objs, "KopfPeering")
     assert not by_kind(objs, "PodDisruptionBudget")
 
@@ -230,6 +231,7 @@ def test_multi_replica_rolls_with_peering(helm: Helm) -> None:
     assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
     peering = one(objs, "ClusterKopfPeering")
     assert _env(deployment)["TRADETUNE_PEERING"] == peering["metadata"]["name"] == "tt-tradetune"
+    assert _env(deployment)["TRADETUNE_CLUSTER_PEERING"] == "true"
     pdb = one(objs, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 1
     assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
@@ -239,18 +241,22 @@ def test_namespaced_peering_lives_in_each_watched_namespace(helm: Helm) -> None:
     objs = helm.render(*VALUES_SETS["namespace-scoped+multi-replica"])
     peerings = by_kind(objs, "KopfPeering")
     assert sorted(p["metadata"]["namespace"] for p in peerings) == ["ml-team-a", "ml-team-b"]
-    assert {p["metadata"]["name"] for p in peerings} == {_env(one(objs, "Deployment"))["TRADETUNE_PEERING"]}
+    env = _env(one(objs, "Deployment"))
+    assert {p["metadata"]["name"] for p in peerings} == {env["TRADETUNE_PEERING"]}
+    assert env["TRADETUNE_CLUSTER_PEERING"] == "false"
     assert not by_kind(objs, "ClusterKopfPeering")
 
 
 def test_operator_environment(helm: Helm) -> None:
     env = _env(one(helm.render(), "Deployment"))
     assert env["TRADETUNE_NAMESPACES"] == ""
-    assert env["TRADETUNE_TRAINER_IMAGE"] == "ghcr.io/tradetune/tradetune-trainer:0.1.0"
-    assert env["TRADETUNE_SERVER_IMAGE"] == "ghcr.io/tradetune/tradetune-server:0.1.0"
+    assert env["TRADETUNE_TRAINER_IMAGE"] == "ghcr.io/tradetune/trainer:0.1.0"
+    assert env["TRADETUNE_SERVER_IMAGE"] == "ghcr.io/tradetune/server:0.1.0"
     assert env["TRADETUNE_PROFILES_FILE"] == "/etc/tradetune/profiles.yaml"
     assert env["TRADETUNE_METRICS_PORT"] == "8080"
-    assert env["TRADETUNE_WATCH_SERVER_TIMEOUT"] == "600"
+    assert env["TRADETUNE_WATCH_SERVER_TIMEOUT"] == "300"
+    assert env["TRADETUNE_RESYNC_SECONDS"] == "60"
+    assert env["TRADETUNE_LIVENESS_PORT"] == "8081"
 
     env = _env(
         one(
@@ -264,7 +270,7 @@ def test_operator_environment(helm: Helm) -> None:
         )
     )
     assert env["TRADETUNE_NAMESPACES"] == "ml-team-a,ml-team-b"
-    assert env["TRADETUNE_TRAINER_IMAGE"] == "ghcr.io/tradetune/tradetune-trainer:9.9.9"
+    assert env["TRADETUNE_TRAINER_IMAGE"] == "ghcr.io/tradetune/trainer:9.9.9"
     assert env["TRADETUNE_SERVER_IMAGE"] == "registry.example/vllm:0.1.0"
     assert env["TRADETUNE_WATCH_SERVER_TIMEOUT"] == "120"
 
@@ -274,7 +280,7 @@ def test_operator_image_digest_and_entrypoint(helm: Helm) -> None:
     container = one(helm.render("--set", f"image.digest={digest}"), "Deployment")["spec"]["template"]["spec"][
         "containers"
     ][0]
-    assert container["image"] == f"ghcr.io/tradetune/tradetune-operator@{digest}"
+    assert container["image"] == f"ghcr.io/tradetune/operator@{digest}"
     assert container["command"] == ["python", "-m", "tradetune.operator"]
 
 
