@@ -43,9 +43,11 @@ def _block(key: str, lua: str, indent: int) -> str:
 
 def health_blocks(indent: int) -> str:
     """The argocd-cm data entries for both kinds, indented for their parent mapping."""
-    return "".join(
-        _block(key, (ARGOCD / name).read_text(encoding="utf-8"), indent) for key, name in HEALTH_CHECKS.items()
-    )
+    blocks = [
+        _block(key, (ARGOCD / name).read_text(encoding="utf-8"), indent)
+        for key, name in HEALTH_CHECKS.items()
+    ]
+    return "".join(blocks)
 
 
 def argocd_cm() -> str:
