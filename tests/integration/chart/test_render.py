@@ -406,3 +406,35 @@ def test_notes_tell_how_to_start_and_watch_a_job(helm: Helm) -> None:
     assert "--for=condition=Ready" in notes
     assert "a100-80gb" in notes and "l4-24gb" in notes
     assert "only in: ml-team-a, ml-team-b" in notes
+
+
+def test_refuses_clusters_older_than_the_schemas_it_was_validated_against(helm: Helm) -> None:
+    proc = helm.run("template", "tt", str(CHART), "--kube-version", "1.24.0", check=False)
+    assert proc.returncode != 0
+    assert ">=1.25.0-0" in proc.stderr
+    assert helm.run("template", "tt", str(CHART), "--kube-version", "1.25.0").stdout
+
+
+def test_packaged_chart_carries_crds_alerts_and_schema(helm: Helm, tmp_path: Path) -> None:
+    """`helm package` keeps what the chart reads at render time (nothing is .helmignored away)."""
+    helm.run("package", str(CHART), "--destination", str(tmp_path))
+    package = tmp_path / "tradetune-0.1.0.tgz"
+    assert package.exists()
+    objs = [
+        doc
+        for doc in yaml.safe_load_all(
+            helm.run(
+                "template",
+                "tt",
+                str(package),
+                "--include-crds",
+                "-f",
+                str(CHART / "ci" / "monitoring-values.yaml"),
+            ).stdout
+        )
+        if doc
+    ]
+    assert len(by_kind(objs, "CustomResourceDefinition")) == 4
+    assert one(objs, "PrometheusRule")["spec"]["groups"]
+    proc = helm.run("template", "tt", str(package), "--set", "replicaCount=two", check=False)
+    assert "got string, want integer" in proc.stderr
