@@ -13,6 +13,8 @@ import copy
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from tradetune.api._common import DNS_LABEL, GROUP, MAX_NAME_LENGTH, VERSION
 from tradetune.api._finetunejob import FineTuneJob
@@ -117,9 +119,24 @@ def structural_schema(
     return out
 
 
+class _WithFactoryDefaults(GenerateJsonSchema):
+    """Also show defaults made by a default_factory (pydantic leaves them out of JSON schemas).
+
+    The API server can then fill in `lora: {}`, `training: {}`, ... and their nested defaults,
+    so what is stored in the cluster matches what the models would produce.
+    """
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            schema = {**schema, "default": factory()}  # type: ignore[call-arg]
+            schema.pop("default_factory")
+        return super().default_schema(schema)
+
+
 def object_schema(model: type[BaseModel]) -> Schema:
     """The openAPIV3Schema of a whole custom resource."""
-    raw = model.model_json_schema(by_alias=True, mode="validation")
+    raw = model.model_json_schema(by_alias=True, mode="validation", schema_generator=_WithFactoryDefaults)
     defs = raw.get("$defs", {})
     props = raw["properties"]
     spec = structural_schema(props["spec"], defs, "spec")

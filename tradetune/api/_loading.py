@@ -8,6 +8,7 @@ file that passes `tradetune validate` is accepted by `kubectl apply` and the oth
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
 import typing
@@ -36,6 +37,7 @@ KINDS: dict[str, type[FineTuneJob] | type[ModelServe]] = {
 }
 Document = FineTuneJob | ModelServe
 Loc = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+([./-][A-Za-z0-9_]+)*")
 
 _PATTERN_WORDS = {
     DNS_LABEL: "must be a lowercase DNS label (a-z, 0-9 and '-', starting with a letter)",
@@ -114,6 +116,8 @@ def format_loc(loc: Loc) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(str(part)):
+            out += f"[{json.dumps(str(part))}]"  # a key with spaces or odd characters, quoted
         else:
             out += f".{part}" if out else str(part)
     return out or "(document)"
@@ -184,7 +188,9 @@ def describe_error(error: ErrorDetails, root: type[BaseModel] | None = None) -> 
         return f"must be one of {', '.join(choices)} (got {_show(value)})"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be an integer (got {_show(value)})"
-    if kind in ("float_type", "float_parsing", "finite_number"):
+    if kind == "finite_number":
+        return f"must be a finite number (got {_show(value)})"
+    if kind in ("float_type", "float_parsing"):
         return f"must be a number (got {_show(value)})"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false (got {_show(value)})"
@@ -230,12 +236,13 @@ def _check_document(obj: Any) -> tuple[Document | None, list[Problem]]:
     kind = obj.get("kind")
     if kind is None:
         return None, [(("kind",), "required (FineTuneJob or ModelServe)")]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         problems: list[Problem] = [(("kind",), f"must be FineTuneJob or ModelServe (got {_show(kind)})")]
-        if obj.get("apiVersion") != API_VERSION:
-            problems.insert(
-                0, (("apiVersion",), f"must be {API_VERSION} (got {_show(obj.get('apiVersion'))})")
-            )
+        version = obj.get("apiVersion")
+        if version is None:
+            problems.insert(0, (("apiVersion",), f"required ({API_VERSION})"))
+        elif version != API_VERSION:
+            problems.insert(0, (("apiVersion",), f"must be {API_VERSION} (got {_show(version)})"))
         return None, problems
     found, problems = _validate(KINDS[kind], obj)
     problems.extend(_check_name(obj))

@@ -112,3 +112,24 @@ def validate_command(
     if problems:
         console.print(f"{problems} problem(s) found", markup=False)
         raise typer.Exit(2)
+
+
+@app.command("explain")
+def explain_command(
+    field: Annotated[
+        str | None, typer.Argument(help="Resource and field path, e.g. ftj.spec.training.learningRate.")
+    ] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", help="List nested fields too.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the whole field reference as Markdown instead.")
+    ] = False,
+) -> None:
+    """Describe a FineTuneJob/ModelServe field, like `kubectl explain`, without a cluster."""
+    from tradetune.api._explain import explain, markdown_reference
+
+    if markdown:
+        typer.echo(markdown_reference(), nl=False)
+        return
+    if field is None:
+        raise InvalidInput("give a field such as ftj.spec.training or mserve.spec.engine (or --markdown)")
+    typer.echo(explain(field, recursive=recursive), nl=False)
