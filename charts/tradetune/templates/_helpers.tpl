@@ -66,31 +66,43 @@ app.kubernetes.io/part-of: tradetune
 {{- if gt (int .Values.replicaCount) 1 }}{{ include "tradetune.fullname" . }}{{- end }}
 {{- end }}
 
-{{/* The operator's API rules: one list, used by the ClusterRole and by every Role. Kept equal to
-what the operator calls (tests/integration/chart/test_rbac.py compares them). */}}
+{{/* The operator's API rules: one list, used by the ClusterRole and by every Role. It is the list in
+docs/operator.md ("RBAC the operator needs"), which the operator's tests hold equal to the calls it
+makes; tests/integration/chart/test_rbac.py holds this list equal to that one. */}}
 {{- define "tradetune.rules" -}}
 - apiGroups: ["tradetune.dev"]
-  resources: ["finetunejobs", "modelserves"]
+  resources: ["finetunejobs"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["tradetune.dev"]
-  resources: ["finetunejobs/status", "modelserves/status"]
+  resources: ["finetunejobs/status"]
+  verbs: ["patch"]
+- apiGroups: ["tradetune.dev"]
+  resources: ["modelserves"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+- apiGroups: ["tradetune.dev"]
+  resources: ["modelserves/status"]
   verbs: ["patch"]
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["create", "get", "list", "watch", "patch", "delete"]
-- apiGroups: [""]
-  resources: ["configmaps"]
-  verbs: ["create", "get", "list", "watch", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["create", "delete"]
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["create", "get", "list", "watch", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["create", "get", "list", "watch", "patch", "delete"]
+  verbs: ["get", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
+{{- end }}
+
+{{/* kopf peering rights (replicaCount > 1): the cluster-wide kind or the namespaced one. */}}
+{{- define "tradetune.peeringVerbs" -}}
+["list", "watch", "patch"]
 {{- end }}

@@ -1,46 +1,48 @@
 """The operator's RBAC: exactly the API calls the operator makes, nothing more.
 
-OPERATOR_CALLS is the list of what the operator calls; the chart's ClusterRole (cluster-wide
-install) or each Role (namespace-scoped install) must grant exactly that.
+The one list of what the operator calls is docs/operator.md ("RBAC the operator needs"): the
+operator's own tests run every code path against the emulated API server and hold that list
+equal to the requests it made. Here the chart's ClusterRole (cluster-wide install) or each
+Role (namespace-scoped install) must grant exactly that list.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.integration.chart._support import CHART, VALUES_SETS, Helm, by_kind, one
+from tests.integration.chart._support import CHART, ROOT, VALUES_SETS, Helm, by_kind, one
 
 Triple = tuple[str, str, str]  # (apiGroup, resource, verb)
-
-# What the operator calls, and why (see tradetune/operator/):
-OPERATOR_CALLS: dict[tuple[str, str], set[str]] = {
-    # kopf watches its resources, patches finalizers/annotations onto them; the promotion step
-    # patches an existing ModelServe or creates it (spec.promote.create).
-    ("tradetune.dev", "finetunejobs"): {"get", "list", "watch", "patch"},
-    ("tradetune.dev", "modelserves"): {"get", "list", "watch", "patch"},
-    # Status goes through the status subresource.
-    ("tradetune.dev", "finetunejobs/status"): {"patch"},
-    ("tradetune.dev", "modelserves/status"): {"patch"},
-    # The trainer Job and its config ConfigMap (job.yaml) per FineTuneJob.
-    ("batch", "jobs"): {"create", "get", "list", "watch", "patch", "delete"},
-    ("", "configmaps"): {"create", "get", "list", "watch", "patch", "delete"},
-    # Read-only: the trainer pod's termination message (TrainResult) and failure reasons.
-    ("", "pods"): {"get", "list", "watch"},
-    # The vLLM Deployment and Service per ModelServe.
-    ("apps", "deployments"): {"create", "get", "list", "watch", "patch", "delete"},
-    ("", "services"): {"create", "get", "list", "watch", "patch", "delete"},
-    # kopf posts events on transitions.
-    ("", "events"): {"create", "patch"},
-}
-# kopf peering (replicaCount > 1): the pods announce themselves on the peering object.
-PEERING_CALLS = {"get", "list", "watch", "patch"}
+OPERATOR_DOC = ROOT / "docs" / "operator.md"
+HEADING = "## RBAC the operator needs"
 FORBIDDEN_VERBS = {"*", "escalate", "bind", "impersonate", "deletecollection"}
 
 
-def _triples(calls: dict[tuple[str, str], set[str]]) -> set[Triple]:
-    return {(group, resource, verb) for (group, resource), verbs in calls.items() for verb in verbs}
+def _documented() -> tuple[set[Triple], set[Triple]]:
+    """(the operator's rules, the extra peering rules) from the YAML blocks under HEADING."""
+    text = OPERATOR_DOC.read_text(encoding="utf-8")
+    assert HEADING in text, f"docs/operator.md has no {HEADING!r} section"
+    section = text[text.index(HEADING) + len(HEADING) :]
+    section = section.split("\n## ", 1)[0]  # up to the next section
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, "expected the operator's rules and the peering rules"
+    base, peering = (_rule_triples(yaml.safe_load(block)) for block in blocks)
+    assert base and peering
+    return base, peering
+
+
+def _rule_triples(rules: list[dict[str, Any]]) -> set[Triple]:
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
 
 
 def _granted(role: dict[str, Any]) -> set[Triple]:
@@ -55,10 +57,23 @@ def _granted(role: dict[str, Any]) -> set[Triple]:
 
 
 def _expected(*, peering: str | None) -> set[Triple]:
-    expected = _triples(OPERATOR_CALLS)
-    if peering:
-        expected |= {("kopf.dev", peering, verb) for verb in PEERING_CALLS}
-    return expected
+    base, peering_rules = _documented()
+    if peering is None:
+        return base
+    mine = {t for t in peering_rules if t[1] == peering}
+    assert mine, f"docs/operator.md grants nothing on {peering}"
+    return base | mine
+
+
+def test_the_documented_list_is_sane() -> None:
+    """The list this test trusts is not empty and grants nothing dangerous."""
+    base, peering = _documented()
+    assert ("tradetune.dev", "finetunejobs", "watch") in base
+    assert ("tradetune.dev", "finetunejobs/status", "patch") in base
+    assert {r for _, r, _ in peering} == {"clusterkopfpeerings", "kopfpeerings"}
+    for group, resource, verb in base | peering:
+        assert verb not in FORBIDDEN_VERBS and "*" not in (group, resource)
+        assert resource != "secrets"
 
 
 def test_cluster_wide_install_grants_exactly_the_operator_calls(helm: Helm) -> None:
