@@ -32,7 +32,9 @@ def test_operator_accepts_the_rendered_settings(helm: Helm, tmp_path: Path, name
     objs = helm.render(*values)
     settings = load_settings(_operator_env(objs, tmp_path))
     args = kopf_args(settings)
-    watched = next((load_yaml(Path(v))["watchNamespaces"] for v in values[1::2] if "namespace" in v), [])
+    watched: list[str] = next(
+        (load_yaml(Path(v))["watchNamespaces"] for v in values[1::2] if "namespace" in v), []
+    )
     assert list(settings.namespaces) == watched
     if watched:
         assert [args[i + 1] for i, a in enumerate(args) if a == "--namespace"] == watched
