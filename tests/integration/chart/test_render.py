@@ -16,7 +16,16 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.integration.chart._support import CHART, CI_VALUES, VALUES_SETS, Helm, by_kind, load_yaml, one
+from tests.integration.chart._support import (
+    CHART,
+    CI_VALUES,
+    ROOT,
+    VALUES_SETS,
+    Helm,
+    by_kind,
+    load_yaml,
+    one,
+)
 
 # Kinds kubernetes-validate has no schema for; each is validated below with a schema of its own.
 CUSTOM_KINDS = {
@@ -406,6 +415,12 @@ def test_notes_tell_how_to_start_and_watch_a_job(helm: Helm) -> None:
     assert "--for=condition=Ready" in notes
     assert "a100-80gb" in notes and "l4-24gb" in notes
     assert "only in: ml-team-a, ml-team-b" in notes
+    # What the notes say matches the example they point at.
+    example = load_yaml(ROOT / "examples" / "finetunejob.yaml")
+    assert example["kind"] == "FineTuneJob"
+    assert f"create secret generic {example['spec']['baseModel']['tokenSecretRef']['name']} " in notes
+    assert f'creates "{example["spec"]["promote"]["modelServe"]}"' in notes
+    assert (ROOT / "examples" / "modelserve.yaml").exists()
 
 
 def test_refuses_clusters_older_than_the_schemas_it_was_validated_against(helm: Helm) -> None:
