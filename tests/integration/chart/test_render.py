@@ -453,3 +453,13 @@ def test_packaged_chart_carries_crds_alerts_and_schema(helm: Helm, tmp_path: Pat
     assert one(objs, "PrometheusRule")["spec"]["groups"]
     proc = helm.run("template", "tt", str(package), "--set", "replicaCount=two", check=False)
     assert "got string, want integer" in proc.stderr
+
+
+def test_platform_assigned_ids(helm: Helm, tmp_path: Path) -> None:
+    """Platforms that assign UIDs themselves (OpenShift) drop the fixed IDs with null."""
+    values = tmp_path / "openshift-values.yaml"
+    values.write_text(
+        "podSecurityContext:\n  runAsUser: null\n  runAsGroup: null\n  fsGroup: null\n", encoding="utf-8"
+    )
+    pod = one(helm.render("-f", str(values)), "Deployment")["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
