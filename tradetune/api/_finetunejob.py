@@ -301,7 +301,11 @@ class EvaluationSpec(SpecModel):
     """How the tuned model is evaluated and what it must reach to be promoted."""
 
     thresholds: Thresholds = Field(
-        default_factory=Thresholds, description="Bounds the tuned model's metrics must meet."
+        default_factory=Thresholds,
+        description=(
+            "Bounds the tuned model's metrics must meet to be promoted (inclusive). A metric with a "
+            "bound that was not measured fails the gate."
+        ),
     )
     compare_to_base: bool = Field(
         False,

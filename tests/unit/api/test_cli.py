@@ -93,3 +93,25 @@ def test_crds_leave_no_temporary_files(tmp_path: Path, capsys: pytest.CaptureFix
     code, _ = run(["crds", "--output-dir", str(tmp_path / "crds")], capsys)
     assert code == 0
     assert not [p for p in (tmp_path / "crds").iterdir() if p.name.startswith(".")]
+
+
+def test_explain_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["explain", "ftj.spec.training.learningRate"], capsys)
+    assert code == 0 and "FIELD: learningRate <number>" in out
+    code, out = run(["explain", "ftj.spec.nope"], capsys)
+    assert code == 2 and "field 'nope' does not exist in finetunejob.spec" in out
+    code, _ = run(["explain", "--markdown", "--output", str(tmp_path / "ref.md")], capsys)
+    assert code == 0
+    assert (tmp_path / "ref.md").read_text() == (ROOT / "docs/api-reference.md").read_text()
+
+
+def test_validate_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    text = (ROOT / "examples/modelserve.yaml").read_text()
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code, out = run(["validate", "-"], capsys)
+    assert code == 0 and "<stdin>: ok (ModelServe/trading-mistral)" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO(text.replace("replicas: 1", "replicas: -1")))
+    code, out = run(["validate", "-"], capsys)
+    assert code == 2 and "<stdin>: spec.replicas: must be >= 0 (got -1)" in out

@@ -55,7 +55,7 @@ def test_explain_errors_name_the_known_fields() -> None:
 def test_reference_doc_is_current_and_complete() -> None:
     text = markdown_reference()
     assert (ROOT / "docs/api-reference.md").read_text() == text, (
-        "run: tradetune explain --markdown > docs/api-reference.md"
+        "run: tradetune explain --markdown --output docs/api-reference.md"
     )
     spec = openapi("FineTuneJob")["properties"]["spec"]["properties"]
     for field in spec:

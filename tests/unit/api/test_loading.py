@@ -179,3 +179,42 @@ def test_load_finetunejob_adds_lines(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}: spec.training.warmupSteps: must be >= 0 (got -5) (line 11)"
     path.write_text("baseModel: {path: m}\ndataset: {generate: {}}\n")
     assert load_finetunejob(path).metadata.name == "job"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("spec: " + "[" * 5000 + "]" * 5000, "(file): invalid YAML: nested too deeply"),
+        (
+            "? [a]\n: 1\n",
+            "line 1, column 3: invalid YAML: a mapping key must be a plain value, not a list or mapping",
+        ),
+        (
+            "kind: FineTuneJob\n\x00",
+            "line 2: invalid YAML: unacceptable character #x0000 (special characters are not allowed)",
+        ),
+        (
+            "x: !!python/object:os.system {}\n",
+            "line 1, column 4: invalid YAML: could not determine a constructor",
+        ),
+    ],
+    ids=["deep", "list-key", "nul", "python-tag"],
+)
+def test_hostile_yaml_gives_one_line(text: str, expected: str) -> None:
+    (line,) = problems(text)
+    assert line.startswith(expected)
+    assert "\n" not in line
+
+
+def test_load_finetunejob_bare_spec_lines_and_other_kinds(tmp_path: Path) -> None:
+    path = tmp_path / "bare.yaml"
+    path.write_text("baseModel: {path: m}\ndataset:\n  generate: {train: 0}\n")
+    with pytest.raises(SpecError) as info:
+        load_finetunejob(path)
+    assert str(info.value) == f"{path}: spec.dataset.generate.train: must be >= 1 (got 0) (line 3)"
+    path.write_text(GOOD + "---\n" + GOOD.replace("name: job", "name: job2"))
+    with pytest.raises(SpecError, match="expected one FineTuneJob, found 2"):
+        load_finetunejob(path)
+    path.write_text(GOOD.replace("kind: FineTuneJob", "kind: ModelServe"))
+    with pytest.raises(SpecError, match="expected one FineTuneJob, found 0"):
+        load_finetunejob(path)

@@ -60,7 +60,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 PATHS = [p for p in _paths(VALID) if p]
 SEGMENT = r'(\[(\d+|"(?:[^"\\]|\\.)*")\]|\.?[\w\-/]+)'
-FIELD = rf"(\(document\)|\(file\)|line \d+, column \d+|{SEGMENT}+)"
+FIELD = rf"(\(document\)|\(file\)|line \d+(, column \d+)?|{SEGMENT}+)"
 LINE = re.compile(rf"^(document \d+: )?{FIELD}: \S.*$")
 
 
@@ -105,7 +105,20 @@ def test_unknown_fields_anywhere(extra: dict[str, Any], where: tuple[Any, ...]) 
     _check(yaml.safe_dump(obj))
 
 
-TOKENS = [*"ab:-[]{}!&*'\"\n #%@|>?,.0123456789", "spec", "kind", "  ", "FineTuneJob", "apiVersion"]
+TOKENS = [
+    *"ab:-[]{}!&*'\"\n #%@|>?,.0123456789",
+    "spec",
+    "kind",
+    "  ",
+    "FineTuneJob",
+    "apiVersion",
+    "\x00",
+    "!!python/object:os.system ",
+    "? ",
+    "&a ",
+    "*a",
+    "\t",
+]
 
 
 @settings(max_examples=150, deadline=None)
