@@ -63,8 +63,8 @@ def _subset(body: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def _source_job(body: dict[str, Any] | None) -> FineTuneJob | None:
-    """The referenced FineTuneJob with its status; a job with an invalid spec counts as absent."""
-    if body is None:
+    """The referenced FineTuneJob with its status; one being deleted or invalid counts as absent."""
+    if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
         return None
     try:
         ftj = parse_finetunejob(_subset(body, "FineTuneJob"))

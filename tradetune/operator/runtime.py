@@ -272,6 +272,7 @@ class Runtime:
         self.metrics.forget_finetunejob(namespace, name)
         self._phase_since.pop((namespace, name), None)
         self.ftj.forget(namespace, name)
+        await self._wake_model_serves(namespace, name)
 
     # -- ModelServe -----------------------------------------------------------------------
 

@@ -123,3 +123,65 @@ def test_create_train_gate_promote_serve(
         assert 'tradetune_modelserve_ready_replicas{name="pine-llm",namespace="tt"} 1.0' in text
         assert "tradetune_training_duration_seconds_count" in text
         assert len(emulator.list(JOBS, NS)) == 1
+
+
+def _ms_conditions(emulator: RunningEmulator, name: str) -> dict[str, dict[str, str]]:
+    status = (emulator.get(MSERVE, NS, name) or {}).get("status") or {}
+    return {c["type"]: c for c in status.get("conditions") or []}
+
+
+def test_model_serve_waits_rolls_and_keeps_serving(
+    emulator: RunningEmulator, operator: OperatorHarness, cluster: Cluster
+) -> None:
+    with operator.running():
+        emulator.create(
+            MSERVE,
+            {
+                "apiVersion": "tradetune.dev/v1alpha1",
+                "kind": "ModelServe",
+                "metadata": {"name": "desk", "namespace": NS},
+                "spec": {"model": {"fromFineTuneJob": "first"}, "replicas": 2},
+            },
+        )
+        emulator.create(FTJ, finetunejob("first"))
+        waiting = wait_for("waiting", lambda: _ms_conditions(emulator, "desk").get("Ready"))
+        assert waiting["reason"] == "FineTuneJobNotSucceeded"
+        assert emulator.get(DEPLOYMENTS, NS, "desk-vllm") is None
+
+        pod = cluster.start_pod("first")
+        cluster.finish_pod("first", pod, message=train_result())
+        cluster.wait_phase("first", "Succeeded")
+        cluster.deployment_available("desk-vllm")
+        wait_for("Ready", lambda: _ms_conditions(emulator, "desk")["Ready"]["status"] == "True")
+
+        # A better job promotes itself into the same ModelServe: a rolling update, Ready only once done.
+        emulator.create(FTJ, finetunejob("second", promote={"modelServe": "desk"}))
+        pod = cluster.start_pod("second")
+        cluster.finish_pod("second", pod, message=train_result(perplexity=6.0))
+        cluster.wait_phase("second", "Succeeded")
+
+        def rolled() -> dict[str, object] | None:
+            d = emulator.get(DEPLOYMENTS, NS, "desk-vllm") or {}
+            mounts = d["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+            return d if any(m.get("subPath") == "runs/second" for m in mounts) else None
+
+        deployment = wait_for("the Deployment patched", rolled)
+        assert deployment["metadata"]["generation"] == 2
+        ready = wait_for(
+            "rollout in progress",
+            lambda: (c := _ms_conditions(emulator, "desk")["Ready"])["status"] == "False" and c,
+        )
+        assert ready["reason"] in ("RolloutStarted", "RolloutInProgress")
+        cluster.deployment_available("desk-vllm")
+        wait_for("Ready again", lambda: _ms_conditions(emulator, "desk")["Ready"]["status"] == "True")
+        status = (emulator.get(MSERVE, NS, "desk") or {})["status"]
+        assert status["servedModel"]["fineTuneJob"] == "second"
+        assert status["readyReplicas"] == 2
+
+        # The job disappears: the running model stays, the ModelServe says why it is Degraded.
+        emulator.delete(FTJ, NS, "second")
+        degraded = wait_for(
+            "Degraded", lambda: (c := _ms_conditions(emulator, "desk")["Degraded"])["status"] == "True" and c
+        )
+        assert degraded["reason"] == "FineTuneJobNotFound"
+        assert emulator.get(DEPLOYMENTS, NS, "desk-vllm") is not None

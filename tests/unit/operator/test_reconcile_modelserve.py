@@ -157,3 +157,12 @@ def test_model_path_needs_no_finetunejob() -> None:
     deployment = next(m for m in d.create if m["kind"] == "Deployment")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["args"][2] == "/models/base"
     assert builders.SPEC_HASH_ANNOTATION in deployment["metadata"]["annotations"]
+
+
+def test_finetunejob_being_deleted_counts_as_gone() -> None:
+    first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
+    deployment, service = first.create
+    going = succeeded_job()
+    going["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
+    d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=going))
+    assert d.status is not None and conds(d.status)["Degraded"]["reason"] == "FineTuneJobNotFound"
