@@ -142,3 +142,81 @@ def test_alert_labels_cannot_override_severity(helm: Helm) -> None:
     )
     for rule in _rules(one(objs, "PrometheusRule")["spec"]):
         assert rule["labels"]["severity"] in {"warning", "critical"}
+
+
+def test_alerts_fire_on_the_real_operator_metrics(promtool: str, tmp_path: Path) -> None:
+    """End to end: the operator's own metrics code (tradetune.operator.metrics) is driven through a
+    scenario minute by minute, its /metrics exposition becomes promtool's input series, and exactly
+    the expected alerts fire. The annotations are dropped here (alerts_test.yaml checks them)."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tradetune.operator.metrics import OperatorMetrics
+
+    metrics = OperatorMetrics()
+    series: dict[str, list[str]] = {}
+    minutes = 80
+    for minute in range(minutes + 1):
+        metrics.observe_finetunejob(
+            "ml", "broken", phase="Failed", phase_since=0.0, metrics=None, gate_passed=None
+        )
+        metrics.observe_finetunejob(
+            "ml", "weak", phase="Failed", phase_since=0.0, metrics=None, gate_passed=False
+        )
+        metrics.observe_finetunejob(
+            "ml", "waiting", phase="Pending", phase_since=0.0, metrics=None, gate_passed=None
+        )
+        metrics.observe_finetunejob(
+            "ml", "good", phase="Succeeded", phase_since=0.0, metrics=None, gate_passed=True
+        )
+        metrics.observe_finetunejob(
+            "ml", "young", phase="Running", phase_since=0.0, metrics=None, gate_passed=None
+        )
+        metrics.observe_modelserve("ml", "down", ready=0, desired=1, degraded=True)
+        metrics.observe_modelserve("ml", "fine", ready=2, desired=2, degraded=False)
+        metrics.reconcile_error("FineTuneJob")
+        exposition = generate_latest(metrics.registry).decode()
+        samples = [s for family in text_string_to_metric_families(exposition) for s in family.samples]
+        samples.append(type(samples[0])("up", {}, 1.0, None, None))
+        for sample in samples:
+            labels = {**sample.labels, "job": "tradetune-operator", "instance": "operator:8080"}
+            key = sample.name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+            series.setdefault(key, ["stale"] * minute).append(repr(float(sample.value)))
+    rules = load_yaml(ALERTS)
+    for rule in _rules(rules):
+        rule.pop("annotations")
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    expected = {
+        "FineTuneJobFailed": [{"name": "broken", "namespace": "ml"}],
+        "FineTuneJobGateFailed": [{"name": "weak", "namespace": "ml"}],
+        "FineTuneJobStuck": [{"name": "waiting", "namespace": "ml", "phase": "Pending"}],
+        "ModelServeNotReady": [{"name": "down", "namespace": "ml"}],
+        "ModelServeDegraded": [{"name": "down", "namespace": "ml"}],
+        "OperatorDown": [],
+        "OperatorReconcileErrors": [{"kind": "FineTuneJob"}],
+    }
+    severity = {r["alert"]: r["labels"]["severity"] for r in _rules(rules)}
+    unit = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": k, "values": " ".join(v)} for k, v in series.items()],
+                "alert_rule_test": [
+                    {
+                        "eval_time": f"{minutes - 5}m",
+                        "alertname": alert,
+                        "exp_alerts": [
+                            {"exp_labels": {**labels, "severity": severity[alert]}} for labels in fired
+                        ],
+                    }
+                    for alert, fired in expected.items()
+                ],
+            }
+        ],
+    }
+    (tmp_path / "unit.yaml").write_text(yaml.safe_dump(unit), encoding="utf-8")
+    assert any(k.startswith("tradetune_finetunejob_phase{") for k in series)
+    proc = _promtool(promtool, "test", "rules", "unit.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
