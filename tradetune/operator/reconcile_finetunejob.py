@@ -470,7 +470,10 @@ def _follow_job(
         decision.training_seconds = _seconds(b.new.start_time, b.new.completion_time)
         return
 
-    latest = views[-1] if views else None
+    # A Job runs one pod at a time: a live pod is the current attempt. (Creation timestamps have
+    # one-second precision, so they cannot order a quick retry after its failed predecessor.)
+    live = [v for v in views if v.state in ("pending", "stalled", "running")]
+    latest = live[-1] if live else (views[-1] if views else None)
     if ftj.spec.suspend:
         b.new.phase = "Suspended"
         b.ready(False, "Suspended", f"Job {jname} is suspended; set spec.suspend to false to resume")

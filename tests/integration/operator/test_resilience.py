@@ -53,7 +53,7 @@ def test_api_errors_for_a_while_are_retried(
     emulator: RunningEmulator, operator: OperatorHarness, cluster: Cluster
 ) -> None:
     with operator.running():
-        emulator.inject(500, 4, actions={"create"}, resource="jobs")
+        emulator.inject(500, 3, actions={"create"}, resource="jobs")
         emulator.inject(500, 2, actions={"update"}, resource="finetunejobs")
         emulator.inject(409, 3, actions={"update"}, resource="finetunejobs", subresource="status")
         emulator.inject(500, 3, actions={"fetch"}, resource="jobs")
@@ -64,7 +64,7 @@ def test_api_errors_for_a_while_are_retried(
         assert len(emulator.list(JOBS, NS)) == 1
         pod = cluster.start_pod("flaky")
         cluster.wait_phase("flaky", "Running")
-        emulator.inject(500, 5, actions={"update"})
+        emulator.inject(500, 3, actions={"update"})
         cluster.finish_pod("flaky", pod, message=train_result())
         status = cluster.wait_phase("flaky", "Succeeded", timeout=30)
         assert status["gate"]["passed"] is True

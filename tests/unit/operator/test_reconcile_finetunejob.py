@@ -297,3 +297,17 @@ def test_deleting_object_is_left_to_the_delete_handler() -> None:
     body["metadata"]["deletionTimestamp"] = "2026-01-01T00:30:00Z"
     d = run(body)
     assert d.status is None and d.create == [] and d.events == []
+
+
+def test_a_retry_created_in_the_same_second_is_the_current_attempt() -> None:
+    same_second = "2026-01-01T00:01:00Z"
+    pods = [
+        pod(
+            "trainer-zzz", "Failed", created=same_second, terminated={"exitCode": 137, "reason": "OOMKilled"}
+        ),
+        pod("trainer-aaa", "Running", created=same_second, running=True),
+    ]
+    d = run(
+        ftj_body(status={"phase": "Pending", "attempts": 1}), Observed(job=job(failed=1, active=1), pods=pods)
+    )
+    assert d.status is not None and d.status["phase"] == "Running" and d.status["attempts"] == 2
