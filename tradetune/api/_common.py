@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
@@ -45,7 +45,16 @@ class SpecModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         validate_assignment=False,
+        allow_inf_nan=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_unset(cls, data: Any) -> Any:
+        """`field: null` means "not set", as the API server prunes nulls before defaulting."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class StatusModel(BaseModel):
@@ -129,8 +138,8 @@ class ResourcesSpec(SpecModel):
     profile: str | None = Field(
         None,
         description=(
-            "Name of a resource profile from the operator's settings; its values apply first and the "
-            "fields set here override them."
+            "Name of a resource profile from the operator's settings; it fills in cpu, memory, "
+            "nodeSelector, tolerations, affinity and priorityClassName where they are not set here."
         ),
         min_length=1,
         max_length=63,
@@ -166,6 +175,14 @@ class ResourcesSpec(SpecModel):
     priority_class_name: str | None = Field(
         None, description="PriorityClass of the pods.", min_length=1, max_length=253, pattern=DNS_SUBDOMAIN
     )
+
+    @field_validator("node_selector", mode="before")
+    @classmethod
+    def _prune_null_labels(cls, value: Any) -> Any:
+        """A null map value is pruned by the API server; do the same."""
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v is not None}
+        return value
 
     @field_validator("cpu", "memory", mode="before")
     @classmethod
