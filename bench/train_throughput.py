@@ -6,9 +6,11 @@ What differs is the recipe:
 - guide: its SFTTrainer call - `formatting_func` text ("### Instruction ... ### Response ...")
   padded per batch, loss on every token, no packing, and TRL's default gradient checkpointing
   (the guide does not turn it off);
-- ours: prompt/completion data (loss on the response only), padding-free BFD packing, and
-  gradient checkpointing off - it trades compute for memory, and the trainer turns it on by
-  itself when a run hits out-of-memory;
+- ours: the SFTConfig tradetune's trainer builds (tradetune.training.sft_config_kwargs):
+  prompt/completion data (loss on the response only), padding-free BFD packing with one
+  packed bin per micro-batch on CPU (same bins per optimizer step, a quarter of the attention
+  cost of TRL's flattened 4-bin rows), and gradient checkpointing off - it trades compute for
+  memory, and the trainer turns it on by itself when a run hits out-of-memory;
 - ours+ckpt: the same with gradient checkpointing on (the spec's default), for transparency.
 The learning rate is 1e-3 rather than the guide's 2e-4 (tuned for 7B models) so a short run on
 the tiny model moves the loss; all arms share it. Tokens/s counts real (non-padding) tokens as
@@ -70,9 +72,17 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
     from trl.trainer.sft_config import SFTConfig
     from trl.trainer.sft_trainer import SFTTrainer
 
+    from tradetune.api import FineTuneJobSpec
     from tradetune.evaluation import Scored, encode_records, score
     from tradetune.progress import quiet_libraries
-    from tradetune.training import read_jsonl, to_prompt_completion
+    from tradetune.training import (
+        initial_memory,
+        read_jsonl,
+        resolve_precision,
+        sft_config_kwargs,
+        to_prompt_completion,
+    )
+    from tradetune.training.plan import model_init_kwargs
 
     quiet_libraries()
     tok = AutoTokenizer.from_pretrained(work / "base")
@@ -130,11 +140,37 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
             quantization_config=quant,
             formatting_func=format_instruction,
         )
-    else:  # ours, ours+ckpt
+    else:  # ours, ours+ckpt: the SFTConfig tradetune's trainer builds for this spec on this CPU
+        spec = FineTuneJobSpec.model_validate(
+            {
+                "baseModel": {"path": str(work / "base")},
+                "dataset": {"path": str(work / "data")},
+                "training": {
+                    "maxSteps": steps,
+                    "learningRate": common["learning_rate"],
+                    "warmupSteps": common["warmup_steps"],
+                    "maxSeqLength": common["max_length"],
+                    "packing": True,
+                    "gradientCheckpointing": common["gradient_checkpointing"],
+                    "evalSteps": 10_000,
+                    "saveSteps": 10_000,
+                    "loggingSteps": 10_000,
+                },
+            }
+        )
+        precision = resolve_precision(spec, cuda=False, bf16_supported=False)
+        kwargs = sft_config_kwargs(
+            spec,
+            initial_memory(spec),
+            precision,
+            work / f"out-{arm}",
+            init_kwargs=model_init_kwargs(spec, precision, None),
+        )
+        kwargs.update(eval_strategy="no", save_strategy="no")
         dataset = Dataset.from_list(to_prompt_completion(train, tok.eos_token))
         trainer = SFTTrainer(
             model=str(work / "base"),
-            args=SFTConfig(**common, packing=True, packing_strategy="bfd", completion_only_loss=True),
+            args=SFTConfig(**kwargs),
             train_dataset=dataset,
             processing_class=tok,
             peft_config=lora,
@@ -166,6 +202,7 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=10, help="optimizer steps per arm")
     parser.add_argument("--train", type=int, default=800, help="training records")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per arm (the fastest counts)")
     parser.add_argument("--arm", choices=["guide", "ours", "ours+ckpt"], help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -175,13 +212,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tradetune-bench-") as tmp:
         work = Path(tmp)
         prepare(work, args.train)
-        results = {}
-        for arm in ("guide", "ours", "ours+ckpt"):
-            cmd = [sys.executable, __file__, "--arm", arm, "--work", str(work), "--steps", str(args.steps)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                sys.exit(f"{arm} arm failed:\n{proc.stderr[-3000:]}")
-            results[arm] = json.loads(proc.stdout.strip().splitlines()[-1])
+        results: dict[str, dict[str, Any]] = {}
+        for _ in range(args.repeats):  # interleaved, best of N: the machine may be shared
+            for arm in ("guide", "ours", "ours+ckpt"):
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--arm",
+                    arm,
+                    "--work",
+                    str(work),
+                    "--steps",
+                    str(args.steps),
+                ]
+                proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    sys.exit(f"{arm} arm failed:\n{proc.stderr[-3000:]}")
+                got = json.loads(proc.stdout.strip().splitlines()[-1])
+                if arm not in results or got["tokens_per_s"] > results[arm]["tokens_per_s"]:
+                    results[arm] = got
     g, o, c = results["guide"], results["ours"], results["ours+ckpt"]
     header = (
         f"{'arm':<10} {'steps':>5} {'seconds':>8} {'tokens':>8} {'tok/s':>8} {'eval loss':>9} {'peak RSS':>9}"
