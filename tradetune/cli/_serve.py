@@ -36,6 +36,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 @app.command(context_settings=_EXTRA)
 def serve(
     ctx: typer.Context,
+    *,
     model: Annotated[Path, typer.Option(help="Merged model directory, or the base model with --adapter.")],
     adapter: Annotated[
         Path | None, typer.Option(help="PEFT adapter directory: serve base + adapter (--enable-lora).")
@@ -46,11 +47,15 @@ def serve(
         str | None, typer.Option(help="Model name clients ask for (default: from the model path).")
     ] = None,
     max_model_len: Annotated[int | None, typer.Option(help="vLLM --max-model-len.")] = None,
-    gpu_memory_utilization: Annotated[float | None, typer.Option(help="vLLM --gpu-memory-utilization.")] = None,
+    gpu_memory_utilization: Annotated[
+        float | None, typer.Option(help="vLLM --gpu-memory-utilization.")
+    ] = None,
     tensor_parallel_size: Annotated[int | None, typer.Option(help="vLLM --tensor-parallel-size.")] = None,
     dtype: Annotated[str | None, typer.Option(help="vLLM --dtype (auto, float32, bfloat16, ...).")] = None,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for the server to be ready.")] = 600.0,
-    quiet: Annotated[bool, typer.Option(help="Do not echo vLLM's log (it is still shown on failure).")] = False,
+    quiet: Annotated[
+        bool, typer.Option(help="Do not echo vLLM's log (it is still shown on failure).")
+    ] = False,
 ) -> None:
     """Serve a model with vLLM's OpenAI server, plus the guide's POST /generate.
 

@@ -115,7 +115,9 @@ class GenerateMiddleware:
         (which cancels a request whose client went away) keeps working.
         """
         headers = [
-            (k, v) for k, v in scope.get("headers", []) if k.lower() not in {b"content-length", b"content-type"}
+            (k, v)
+            for k, v in scope.get("headers", [])
+            if k.lower() not in {b"content-length", b"content-type"}
         ]
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         inner = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -144,9 +145,10 @@ class VLLMServer:
             if code is not None:
                 self._join_reader()
                 self.stop()
+                cause = last_error_line(self.log_tail())
                 raise RuntimeFailure(
-                    f"vLLM exited with code {code} before it was ready."
-                    f"{self._tail_text()}",
+                    f"vLLM exited with code {code} before it was ready"
+                    f"{': ' + cause if cause else '.'}{self._tail_text()}",
                     reason="ServerStartFailed",
                 )
             if self._healthy():
@@ -214,6 +216,17 @@ class VLLMServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def last_error_line(lines: list[str]) -> str | None:
+    """The last `SomeError: message` line of a log, to lead the error message with the cause."""
+    for line in reversed(lines):
+        if _ERROR_LINE.match(line):
+            return line.strip()
+    return None
+
+
+_ERROR_LINE = re.compile(r"^\s*(\(\w+ pid=\d+\)\s*)?[\w.]*(Error|Exception|Interrupt)\b.*:")
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
