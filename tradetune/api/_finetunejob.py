@@ -1,0 +1,375 @@
+"""FineTuneJob: one fine-tuning run, from base model and data to an evaluated, gated model.
+
+Defaults follow the fine-tuning guide (QLoRA r=16/alpha=32 on q/k/v/o, nf4 with double
+quantisation, 3 epochs at 2e-4, cosine schedule). Cross-field rules are written twice on
+purpose: as pydantic validators (for `tradetune validate` and `tradetune run`) and as CEL
+`x-kubernetes-validations` (for the API server); tests hold the two in agreement.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
+
+from tradetune.api._common import (
+    API_VERSION,
+    DNS_LABEL,
+    MAX_NAME_LENGTH,
+    Condition,
+    ObjectMeta,
+    ResourcesSpec,
+    SecretKeyRef,
+    SpecModel,
+    StatusModel,
+    VolumeRef,
+    cel,
+)
+from tradetune.api._gate import GateResult, Thresholds
+from tradetune.api._result import Artifacts, EvalMetrics
+
+TASK_IDS = (
+    "pine_strategy",
+    "pine_indicator",
+    "pine_repair",
+    "candlestick_knowledge",
+    "pattern_recognition",
+    "indicator_math",
+    "position_sizing",
+    "backtest_stats",
+    "market_structure",
+    "strategy_explanation",
+)
+TaskId = Literal[
+    "pine_strategy",
+    "pine_indicator",
+    "pine_repair",
+    "candlestick_knowledge",
+    "pattern_recognition",
+    "indicator_math",
+    "position_sizing",
+    "backtest_stats",
+    "market_structure",
+    "strategy_explanation",
+]
+Method = Literal["qlora", "lora", "full"]
+Phase = Literal["Pending", "Running", "Evaluating", "Succeeded", "Failed", "Suspended"]
+PHASES: tuple[Phase, ...] = ("Pending", "Running", "Evaluating", "Succeeded", "Failed", "Suspended")
+# Condition types of a FineTuneJob, in the order they usually become True.
+CONDITION_TYPES = ("Ready", "Trained", "Evaluated", "GatePassed", "Promoted", "Succeeded", "Failed")
+
+
+def _immutable(field: str) -> JsonDict:
+    return cel(("self == oldSelf", f"{field} is immutable"))
+
+
+def _exactly_one(a: str, b: str) -> tuple[str, str]:
+    return f"has(self.{a}) != has(self.{b})", f"set exactly one of {a} or {b}"
+
+
+class BaseModelSpec(SpecModel):
+    """The model to fine-tune: a hub id (downloaded into the cache) or a directory on a volume."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            _exactly_one("name", "path"),
+            ("!has(self.tokenSecretRef) || has(self.name)", "tokenSecretRef needs name"),
+        )
+    )
+
+    name: str | None = Field(
+        None, description="Hugging Face hub id, e.g. mistralai/Mistral-7B-v0.1.", min_length=1, max_length=256
+    )
+    revision: str = Field(
+        "main", description="Hub revision (branch, tag or commit) of name.", min_length=1, max_length=256
+    )
+    token_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description=(
+            "Secret holding the hub token (passed to the trainer as HF_TOKEN); never put a token in the spec."
+        ),
+    )
+    path: str | None = Field(
+        None,
+        description=(
+            "Directory holding the model (config, weights, tokenizer) inside the cache volume or the "
+            "image; for air-gapped clusters."
+        ),
+        min_length=1,
+        max_length=1024,
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BaseModelSpec:
+        if (self.name is None) == (self.path is None):
+            raise ValueError("set exactly one of name or path")
+        if self.token_secret_ref is not None and self.name is None:
+            raise ValueError("tokenSecretRef needs name")
+        return self
+
+
+class GenerateSpec(SpecModel):
+    """Generate the dataset in the pod from a seed: the spec alone reproduces the data."""
+
+    train: int = Field(10000, description="Records in the training split.", ge=1, le=10_000_000)
+    validation: int = Field(1000, description="Records in the validation split.", ge=1, le=1_000_000)
+    test: int = Field(1000, description="Records in the test split.", ge=1, le=1_000_000)
+    seed: int = Field(42, description="Seed of the generator; same seed, same data.", ge=0, le=2**31 - 1)
+    tasks: list[TaskId] | None = Field(
+        None,
+        description="Task families to generate; all of them when unset.",
+        min_length=1,
+        max_length=len(TASK_IDS),
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+
+
+class DatasetSpec(SpecModel):
+    """Where the training data comes from."""
+
+    model_config = ConfigDict(json_schema_extra=cel(_exactly_one("generate", "path")))
+
+    generate: GenerateSpec | None = Field(None, description="Generate the splits from a seed inside the pod.")
+    path: str | None = Field(
+        None,
+        description="Directory on the cache volume with train.jsonl, val.jsonl and test.jsonl.",
+        min_length=1,
+        max_length=1024,
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetSpec:
+        if (self.generate is None) == (self.path is None):
+            raise ValueError("set exactly one of generate or path")
+        return self
+
+
+class LoraSpec(SpecModel):
+    """LoRA adapter shape (used by methods qlora and lora)."""
+
+    r: int = Field(16, description="Rank of the adapter matrices.", ge=1, le=1024)
+    alpha: int = Field(32, description="Scaling numerator (the update is scaled by alpha/r).", ge=1, le=4096)
+    dropout: float = Field(0.05, description="Dropout on the adapter input.", ge=0, lt=1)
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
+        description='Module names that get adapters (or ["all-linear"]).',
+        min_length=1,
+        max_length=64,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+
+
+class QuantizationSpec(SpecModel):
+    """4-bit quantisation of the frozen base model (method qlora)."""
+
+    type: Literal["nf4", "fp4"] = Field("nf4", description="4-bit data type.")
+    double_quant: bool = Field(
+        True, description="Quantise the quantisation constants too (saves ~0.4 bit/param)."
+    )
+    compute_dtype: Literal["bfloat16", "float16", "float32"] = Field(
+        "bfloat16",
+        description="Dtype of the matmuls on dequantised weights (the trainer uses float32 on CPU).",
+    )
+
+
+class EarlyStoppingSpec(SpecModel):
+    """Stop when the validation loss stops improving; the best checkpoint is kept."""
+
+    patience: int = Field(3, description="Evaluations without improvement before stopping.", ge=1, le=1000)
+    threshold: float = Field(0.0, description="Smallest decrease of the validation loss that counts.", ge=0)
+
+
+class TrainingSpec(SpecModel):
+    """Supervised fine-tuning hyper-parameters."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "!has(self.earlyStopping) || self.saveSteps % self.evalSteps == 0",
+                "earlyStopping needs saveSteps to be a multiple of evalSteps",
+            )
+        )
+    )
+
+    epochs: float = Field(
+        3, description="Passes over the training split (ignored when maxSteps > 0).", gt=0, le=1000
+    )
+    max_steps: int = Field(-1, description="Optimizer steps to run; -1 trains for epochs.", ge=-1)
+    learning_rate: float = Field(2e-4, description="Peak learning rate.", gt=0, le=1)
+    per_device_batch_size: int = Field(4, description="Examples per device per step.", ge=1, le=4096)
+    gradient_accumulation_steps: int = Field(
+        4,
+        description="Steps whose gradients are summed before an update (effective batch = batch x this).",
+        ge=1,
+        le=4096,
+    )
+    max_seq_length: int = Field(
+        512, description="Tokens per example; longer ones are truncated.", ge=16, le=131072
+    )
+    warmup_steps: int = Field(100, description="Steps of linear learning-rate warm-up.", ge=0)
+    scheduler: Literal["cosine", "linear"] = Field(
+        "cosine", description="Learning-rate schedule after warm-up."
+    )
+    precision: Literal["bf16", "fp16", "fp32"] = Field(
+        "bf16", description="Mixed precision of training (the trainer uses fp32 on CPU)."
+    )
+    gradient_checkpointing: bool = Field(True, description="Recompute activations to save memory (slower).")
+    packing: bool = Field(False, description="Pack several short examples into one sequence.")
+    early_stopping: EarlyStoppingSpec | None = Field(
+        None, description="Stop early on a validation-loss plateau."
+    )
+    eval_steps: int = Field(100, description="Evaluate on the validation split every this many steps.", ge=1)
+    save_steps: int = Field(100, description="Save a checkpoint every this many steps.", ge=1)
+    save_total_limit: int = Field(3, description="Checkpoints kept on disk.", ge=1, le=100)
+    logging_steps: int = Field(10, description="Log the loss every this many steps.", ge=1)
+    seed: int = Field(42, description="Seed of training (data order, adapter init).", ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainingSpec:
+        if self.max_steps == 0:
+            raise ValueError("maxSteps must be -1 (train for epochs) or >= 1")
+        if self.early_stopping is not None and self.save_steps % self.eval_steps != 0:
+            raise ValueError("earlyStopping needs saveSteps to be a multiple of evalSteps")
+        return self
+
+
+class EvaluationSpec(SpecModel):
+    """How the tuned model is evaluated and what it must reach to be promoted."""
+
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="Bounds the tuned model's metrics must meet."
+    )
+    compare_to_base: bool = Field(
+        False,
+        description=(
+            "Also evaluate the base model; the tuned model must have a lower perplexity and be no worse "
+            "on every other metric both measured."
+        ),
+    )
+    samples: int = Field(
+        100, description="Generations kept for human review (samples.jsonl/csv).", ge=0, le=100000
+    )
+    max_items: int | None = Field(
+        None, description="Evaluate at most this many test records (all when unset).", ge=1
+    )
+    max_new_tokens: int = Field(256, description="Token limit of each generation.", ge=1, le=32768)
+
+
+class PromoteSpec(SpecModel):
+    """Serve the model with a ModelServe when the gate passes."""
+
+    model_serve: str = Field(
+        description="Name of the ModelServe (same namespace) that should serve the model.",
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        pattern=DNS_LABEL,
+    )
+    create: bool = Field(False, description="Create the ModelServe when it does not exist.")
+
+
+class FineTuneJobSpec(SpecModel):
+    """Desired state of a FineTuneJob."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            ("self.method == 'qlora' || !has(self.quantization)", "quantization is only used by method qlora")
+        )
+    )
+
+    base_model: BaseModelSpec = Field(
+        description="The model to fine-tune (immutable).", json_schema_extra=_immutable("baseModel")
+    )
+    dataset: DatasetSpec = Field(
+        description="The training data (immutable).", json_schema_extra=_immutable("dataset")
+    )
+    method: Method = Field(
+        "qlora",
+        description=(
+            "qlora: LoRA on a 4-bit base; lora: LoRA on a 16-bit base; full: every weight (immutable)."
+        ),
+        json_schema_extra=_immutable("method"),
+    )
+    lora: LoraSpec = Field(default_factory=LoraSpec, description="Adapter shape for qlora and lora.")
+    quantization: QuantizationSpec | None = Field(
+        None, description="4-bit quantisation settings (qlora; defaults apply when unset)."
+    )
+    training: TrainingSpec = Field(default_factory=TrainingSpec, description="Training hyper-parameters.")
+    evaluation: EvaluationSpec = Field(
+        default_factory=EvaluationSpec, description="Evaluation and promotion gate."
+    )
+    promote: PromoteSpec | None = Field(None, description="Serve the model when the gate passes.")
+    resources: ResourcesSpec = Field(
+        default_factory=ResourcesSpec, description="Resources of the trainer pod."
+    )
+    output: VolumeRef | None = Field(
+        None, description="Volume the artifacts are written to (adapter/, merged/, metrics.json)."
+    )
+    cache: VolumeRef | None = Field(
+        None, description="Volume for model downloads (HF_HOME); mounted at /cache."
+    )
+    image: str | None = Field(
+        None, description="Trainer image (the operator's default when unset).", min_length=1, max_length=512
+    )
+    backoff_limit: int = Field(
+        2, description="Retries of the trainer Job before the FineTuneJob fails.", ge=0, le=20
+    )
+    active_deadline_seconds: int | None = Field(
+        None, description="Wall-clock limit of the trainer Job in seconds.", ge=1
+    )
+    suspend: bool = Field(False, description="Pause the job: no trainer pod runs while true.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FineTuneJobSpec:
+        if self.method != "qlora" and self.quantization is not None:
+            raise ValueError("quantization is only used by method qlora")
+        return self
+
+    @property
+    def effective_quantization(self) -> QuantizationSpec | None:
+        """The quantisation the trainer applies: the spec's or the defaults for qlora; None otherwise."""
+        if self.method != "qlora":
+            return None
+        return self.quantization or QuantizationSpec()
+
+
+class FineTuneJobStatus(StatusModel):
+    """Observed state of a FineTuneJob, written by the operator (or `tradetune run`)."""
+
+    phase: Phase | None = Field(
+        None,
+        description=(
+            "Summary of where the job is: Pending, Running, Evaluating, Succeeded, Failed or Suspended."
+        ),
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, Trained, Evaluated, GatePassed, Promoted, Succeeded and Failed.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    observed_generation: int | None = Field(None, description="metadata.generation this status describes.")
+    metrics: EvalMetrics | None = Field(None, description="Metrics of the tuned model.")
+    base_metrics: EvalMetrics | None = Field(None, description="Metrics of the base model (compareToBase).")
+    gate: GateResult | None = Field(None, description="Verdicts of the promotion gate.")
+    artifacts: Artifacts | None = Field(None, description="Where the outputs were written.")
+    job_name: str | None = Field(None, description="Name of the trainer Job.")
+    attempts: int = Field(0, description="Trainer pod runs so far.", ge=0)
+    start_time: str | None = Field(None, description="When training started (RFC 3339).")
+    completion_time: str | None = Field(None, description="When the job finished (RFC 3339).")
+    message: str | None = Field(None, description="Human-readable state of the job.")
+
+
+class FineTuneJob(StatusModel):
+    """Fine-tune a base model on trading data, evaluate it, gate it on thresholds and promote it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_version: Literal["tradetune.dev/v1alpha1"] = Field(API_VERSION, description="tradetune.dev/v1alpha1")
+    kind: Literal["FineTuneJob"] = Field("FineTuneJob", description="FineTuneJob")
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta, description="Standard object metadata.")
+    spec: FineTuneJobSpec = Field(description="Desired state: model, data, method, training, evaluation.")
+    status: FineTuneJobStatus | None = Field(None, description="Observed state, written by the operator.")
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """The object as Kubernetes YAML/JSON (camelCase, unset fields left out)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")

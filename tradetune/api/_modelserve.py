@@ -1,0 +1,187 @@
+"""ModelServe: a vLLM OpenAI-compatible server for a fine-tuned (or any) model.
+
+The model comes from a FineTuneJob's artifacts (the operator resolves the path and rolls the
+Deployment when the job's model changes) or from a directory on a volume.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from tradetune.api._common import (
+    API_VERSION,
+    DNS_LABEL,
+    MAX_NAME_LENGTH,
+    Condition,
+    ObjectMeta,
+    ResourcesSpec,
+    SecretKeyRef,
+    SpecModel,
+    StatusModel,
+    VolumeRef,
+    cel,
+)
+
+# Condition types of a ModelServe.
+MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
+
+
+class ModelSource(SpecModel):
+    """Which model to serve: the output of a FineTuneJob, or a directory on the volume."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            ("has(self.fromFineTuneJob) != has(self.path)", "set exactly one of fromFineTuneJob or path"),
+            ("!has(self.adapterPath) || has(self.path)", "adapterPath needs path"),
+        )
+    )
+
+    from_fine_tune_job: str | None = Field(
+        None,
+        description="Name of a FineTuneJob in the same namespace; its merged model (or adapter) is served.",
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        pattern=DNS_LABEL,
+    )
+    path: str | None = Field(
+        None,
+        description=(
+            "Directory of the model on the volume (a merged model, or the base model in adapter mode)."
+        ),
+        min_length=1,
+        max_length=1024,
+    )
+    adapter_path: str | None = Field(
+        None,
+        description="Directory of a LoRA adapter on the volume, served on top of path (mode adapter).",
+        min_length=1,
+        max_length=1024,
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSource:
+        if (self.from_fine_tune_job is None) == (self.path is None):
+            raise ValueError("set exactly one of fromFineTuneJob or path")
+        if self.adapter_path is not None and self.path is None:
+            raise ValueError("adapterPath needs path")
+        return self
+
+
+class EngineSpec(SpecModel):
+    """vLLM engine settings."""
+
+    image: str | None = Field(
+        None, description="Server image (the operator's default when unset).", min_length=1, max_length=512
+    )
+    max_model_len: int | None = Field(
+        None, description="Context length the server accepts (the model's when unset).", ge=16, le=1_048_576
+    )
+    gpu_memory_utilization: float = Field(
+        0.9, description="Share of GPU memory vLLM may use for weights and KV cache.", gt=0, le=1
+    )
+    tensor_parallel_size: int = Field(1, description="GPUs one replica shards the model over.", ge=1, le=64)
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="Weight and activation dtype."
+    )
+    extra_args: list[str] = Field(
+        default_factory=list,
+        description="Extra vLLM command-line arguments, passed as they are.",
+        max_length=64,
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
+
+
+class ModelServeSpec(SpecModel):
+    """Desired state of a ModelServe."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "self.mode != 'adapter' || has(self.model.fromFineTuneJob) || has(self.model.adapterPath)",
+                "mode adapter with model.path needs model.adapterPath",
+            )
+        )
+    )
+
+    model: ModelSource = Field(description="The model to serve.")
+    mode: Literal["merged", "adapter"] = Field(
+        "merged",
+        description=(
+            "merged: serve the merged model (fastest); adapter: serve the base model with the LoRA adapter."
+        ),
+    )
+    served_model_name: str | None = Field(
+        None,
+        description="Model name clients pass in OpenAI requests (the ModelServe's name when unset).",
+        min_length=1,
+        max_length=256,
+    )
+    replicas: int = Field(1, description="Number of server pods.", ge=0, le=1000)
+    engine: EngineSpec = Field(default_factory=EngineSpec, description="vLLM engine settings.")
+    resources: ResourcesSpec = Field(
+        default_factory=ResourcesSpec, description="Resources of each server pod."
+    )
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        None, description="Secret holding the API key clients must send (as VLLM_API_KEY); open when unset."
+    )
+    volume: VolumeRef | None = Field(
+        None, description="Volume the model artifacts live on (mounted read-only)."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelServeSpec:
+        if self.mode == "adapter" and self.model.path is not None and self.model.adapter_path is None:
+            raise ValueError("mode adapter with model.path needs model.adapterPath")
+        return self
+
+
+class ServedModel(StatusModel):
+    """What the ready replicas serve."""
+
+    name: str | None = Field(None, description="Model name clients pass in OpenAI requests.")
+    fine_tune_job: str | None = Field(None, description="FineTuneJob the model came from.")
+    path: str | None = Field(None, description="Directory of the served model.")
+    adapter_path: str | None = Field(None, description="Directory of the served adapter (mode adapter).")
+    revision: str | None = Field(
+        None,
+        description=(
+            "Identity of the served weights (the FineTuneJob's uid/generation or the dataset fingerprint)."
+        ),
+    )
+
+
+class ModelServeStatus(StatusModel):
+    """Observed state of a ModelServe, written by the operator."""
+
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, Progressing and Degraded.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    observed_generation: int | None = Field(None, description="metadata.generation this status describes.")
+    replicas: int = Field(0, description="Server pods that exist.", ge=0)
+    ready_replicas: int = Field(0, description="Server pods ready to answer.", ge=0)
+    selector: str | None = Field(
+        None, description="Label selector of the server pods (for the scale subresource)."
+    )
+    served_model: ServedModel | None = Field(None, description="What the ready replicas serve.")
+    endpoint: str | None = Field(None, description="In-cluster base URL of the OpenAI-compatible API.")
+    message: str | None = Field(None, description="Human-readable state.")
+
+
+class ModelServe(StatusModel):
+    """Serve a model with vLLM behind an OpenAI-compatible API, rolled out only when ready."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_version: Literal["tradetune.dev/v1alpha1"] = Field(API_VERSION, description="tradetune.dev/v1alpha1")
+    kind: Literal["ModelServe"] = Field("ModelServe", description="ModelServe")
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta, description="Standard object metadata.")
+    spec: ModelServeSpec = Field(description="Desired state: model, engine, replicas, resources.")
+    status: ModelServeStatus | None = Field(None, description="Observed state, written by the operator.")
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """The object as Kubernetes YAML/JSON (camelCase, unset fields left out)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
