@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
@@ -46,6 +46,14 @@ class SpecModel(BaseModel):
         extra="forbid",
         validate_assignment=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_unset(cls, data: Any) -> Any:
+        """`field: null` means "not set", as the API server prunes nulls before defaulting."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class StatusModel(BaseModel):
@@ -119,6 +127,7 @@ def _quantity(value: Any) -> Any:
     return value
 
 
+DATE_TIME: JsonDict = {"format": "date-time"}
 QUANTITY_EXTRA: dict[str, Any] = {"x-kubernetes-int-or-string": True}
 
 
@@ -128,8 +137,8 @@ class ResourcesSpec(SpecModel):
     profile: str | None = Field(
         None,
         description=(
-            "Name of a resource profile from the operator's settings; its values apply first and the "
-            "fields set here override them."
+            "Name of a resource profile from the operator's settings; it fills in cpu, memory, "
+            "nodeSelector, tolerations, affinity and priorityClassName where they are not set here."
         ),
         min_length=1,
         max_length=63,
@@ -187,7 +196,9 @@ class Condition(StatusModel):
         pattern=CONDITION_REASON,
     )
     message: str = Field("", description="Human-readable details of the transition.", max_length=32768)
-    last_transition_time: str = Field(description="When the status last changed (RFC 3339, UTC).")
+    last_transition_time: str = Field(
+        description="When the status last changed (RFC 3339, UTC).", json_schema_extra=DATE_TIME
+    )
     observed_generation: int | None = Field(
         None, description="metadata.generation the condition was computed from."
     )

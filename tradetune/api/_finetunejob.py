@@ -8,13 +8,14 @@ purpose: as pydantic validators (for `tradetune validate` and `tradetune run`) a
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
 from tradetune.api._common import (
     API_VERSION,
+    DATE_TIME,
     DNS_LABEL,
     MAX_NAME_LENGTH,
     Condition,
@@ -151,7 +152,7 @@ class LoraSpec(SpecModel):
     r: int = Field(16, description="Rank of the adapter matrices.", ge=1, le=1024)
     alpha: int = Field(32, description="Scaling numerator (the update is scaled by alpha/r).", ge=1, le=4096)
     dropout: float = Field(0.05, description="Dropout on the adapter input.", ge=0, lt=1)
-    target_modules: list[str] = Field(
+    target_modules: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] = Field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
         description='Module names that get adapters (or ["all-linear"]).',
         min_length=1,
@@ -354,8 +355,12 @@ class FineTuneJobStatus(StatusModel):
     artifacts: Artifacts | None = Field(None, description="Where the outputs were written.")
     job_name: str | None = Field(None, description="Name of the trainer Job.")
     attempts: int = Field(0, description="Trainer pod runs so far.", ge=0)
-    start_time: str | None = Field(None, description="When training started (RFC 3339).")
-    completion_time: str | None = Field(None, description="When the job finished (RFC 3339).")
+    start_time: str | None = Field(
+        None, description="When training started (RFC 3339).", json_schema_extra=DATE_TIME
+    )
+    completion_time: str | None = Field(
+        None, description="When the job finished (RFC 3339).", json_schema_extra=DATE_TIME
+    )
     message: str | None = Field(None, description="Human-readable state of the job.")
 
 

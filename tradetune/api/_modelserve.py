@@ -6,9 +6,9 @@ Deployment when the job's model changes) or from a directory on a volume.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from tradetune.api._common import (
     API_VERSION,
@@ -85,7 +85,7 @@ class EngineSpec(SpecModel):
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         "auto", description="Weight and activation dtype."
     )
-    extra_args: list[str] = Field(
+    extra_args: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(
         default_factory=list,
         description="Extra vLLM command-line arguments, passed as they are.",
         max_length=64,
