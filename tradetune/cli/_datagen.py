@@ -1,1 +1,183 @@
-"""CLI commands: generate, dataset split/stats/convert."""
+"""CLI commands: generate, dataset split/stats/convert (thin shells over tradetune.datagen)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from tradetune.cli._app import app, dataset_app
+from tradetune.errors import InvalidInput
+
+PROGRESS_THRESHOLD = 10_000
+
+
+def _whole(value: str, flag: str, *, minimum: int | None = 1) -> int:
+    """Parse a whole number ourselves so bad input gets one line and exit 2, not a usage box."""
+    text = value.strip().replace("_", "")
+    try:
+        number = int(text)
+    except ValueError:
+        raise InvalidInput(f"{flag}: must be a whole number, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise InvalidInput(f"{flag}: must be at least {minimum}, got {number}")
+    return number
+
+
+def _task_list(tasks: list[str] | None) -> list[str] | None:
+    """`--task a --task b` and `--task a,b` both work."""
+    if not tasks:
+        return None
+    out = [t.strip() for item in tasks for t in item.split(",") if t.strip()]
+    return out or None
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr for big jobs; a no-op callback for small ones."""
+    if total <= PROGRESS_THRESHOLD:
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as progress:
+        task_id = progress.add_task(label, total=total)
+        yield lambda n: progress.update(task_id, completed=n)
+
+
+@app.command()
+def generate(
+    size: Annotated[str, typer.Option("--size", help="Exact number of records (a whole number >= 1).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="JSONL file to write (its directory must exist).")
+    ],
+    seed: Annotated[
+        str, typer.Option("--seed", help="Random seed; same arguments give byte-identical output.")
+    ] = "42",
+    fmt: Annotated[
+        str, typer.Option("--format", help="alpaca (instruction/response records) or openai (messages).")
+    ] = "alpaca",
+    task: Annotated[
+        list[str] | None,
+        typer.Option("--task", help="Only these task ids (repeat or comma-separate). Default: all."),
+    ] = None,
+) -> None:
+    """Generate a trading instruction dataset (JSONL) from synthetic markets and PineScript templates."""
+    from tradetune.datagen import FORMATS, generate_records, write_jsonl
+
+    n = _whole(size, "--size")
+    s = _whole(seed, "--seed", minimum=None)
+    if fmt not in FORMATS:
+        raise InvalidInput(f"--format: unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    records = generate_records(n, s, _task_list(task))
+    with _progress(n, "generating") as on_record:
+        written = write_jsonl(records, output, fmt, on_record=on_record)
+    Console(stderr=True).print(f"wrote {written:,} records to {output}", highlight=False)
+
+
+@dataset_app.command("split")
+def split(  # noqa: PLR0917 - typer maps options to parameters
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for train.jsonl, val.jsonl, test.jsonl, manifest.json.")
+    ],
+    train: Annotated[str, typer.Option("--train", help="Training records.")] = "10000",
+    val: Annotated[str, typer.Option("--val", help="Validation records.")] = "1000",
+    test: Annotated[str, typer.Option("--test", help="Test records.")] = "1000",
+    seed: Annotated[str, typer.Option("--seed", help="Random seed.")] = "42",
+    fmt: Annotated[str, typer.Option("--format", help="alpaca or openai.")] = "alpaca",
+    task: Annotated[list[str] | None, typer.Option("--task", help="Only these task ids.")] = None,
+) -> None:
+    """Write leak-free train/val/test splits from one seed (no instruction in two splits) and a manifest."""
+    from tradetune.datagen import FORMATS, split_dataset
+
+    sizes = [_whole(train, "--train"), _whole(val, "--val"), _whole(test, "--test")]
+    s = _whole(seed, "--seed", minimum=None)
+    if fmt not in FORMATS:
+        raise InvalidInput(f"--format: unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    with _progress(sum(sizes), "splitting") as on_record:
+        manifest = split_dataset(
+            out, sizes[0], sizes[1], sizes[2], s, _task_list(task), fmt=fmt, on_record=on_record
+        )
+    table = Table(title=f"{out} (seed {s}, generator {manifest['generator_version']})")
+    table.add_column("split")
+    table.add_column("records", justify="right")
+    table.add_column("sha256")
+    for name, info in manifest["splits"].items():
+        table.add_row(name, f"{info['records']:,}", info["sha256"][:16] + "…")
+    console = Console()
+    console.print(table)
+    ov = manifest["overlap"]
+    console.print(
+        f"instruction overlap: train/val {ov['train_val']}, train/test {ov['train_test']}, val/test "
+        f"{ov['val_test']}",
+        highlight=False,
+    )
+
+
+@dataset_app.command("stats")
+def stats(
+    path: Annotated[Path, typer.Argument(help="A JSONL dataset (either format).")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the statistics as JSON instead of a table.")
+    ] = False,
+) -> None:
+    """Records per task, length percentiles (characters, whitespace tokens) and the duplicate rate."""
+    from tradetune.datagen import compute_stats, read_jsonl
+
+    result = compute_stats(read_jsonl(path))
+    if result.total.records == 0:
+        raise InvalidInput(f"PATH: {str(path)!r} holds no records")
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"{path}: {result.total.records:,} records", box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("task", no_wrap=True)
+    table.add_column("records", justify="right")
+    for unit in ("chars", "tokens"):
+        for q in ("p50", "p90", "p99"):
+            table.add_column(f"{unit}\n{q}", justify="right")
+    rows = [*sorted(result.by_task.items()), ("all", result.total)]
+    for i, (name, ts) in enumerate(rows):
+        summary = ts.summary()
+        cells = [str(summary[u][q]) for u in ("chars", "tokens") for q in ("p50", "p90", "p99")]
+        table.add_row(name, f"{summary['records']:,}", *cells, end_section=i == len(rows) - 2)
+    console = Console()
+    console.print(table)
+    console.print(
+        f"duplicate rate: {result.duplicate_rate:.2%} ({result.duplicate_instructions:,} repeated "
+        "instructions, "
+        f"{result.duplicate_records:,} repeated records). Lengths: instruction + response; max and more "
+        "with --json.",
+        highlight=False,
+    )
+
+
+@dataset_app.command("convert")
+def convert(
+    path: Annotated[Path, typer.Argument(help="A JSONL dataset (either format).")],
+    to: Annotated[str, typer.Option("--to", help="Target format: openai or alpaca.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+) -> None:
+    """Convert a dataset between our record format (alpaca) and OpenAI chat fine-tuning format."""
+    from tradetune.datagen import FORMATS, read_jsonl, write_jsonl
+
+    if to not in FORMATS:
+        raise InvalidInput(f"--to: unknown format {to!r}; choose from {', '.join(FORMATS)}")
+    if path.resolve() == output.resolve():
+        raise InvalidInput("--output: must differ from the input PATH")
+    written = write_jsonl(read_jsonl(path), output, to)
+    Console(stderr=True).print(f"wrote {written:,} records to {output}", highlight=False)

@@ -1,9 +1,45 @@
 """SFT core (QLoRA / LoRA / full) and the tiny-model builder.
 
-The public face of the trainer; the modules behind it are private to the package.
+The public face of the trainer; the modules behind it are private to the package. Heavy
+libraries (torch, transformers, trl, peft) are imported inside the functions that use them.
 """
 
 from tradetune.training.corpus import generic_corpus
+from tradetune.training.data import Splits, materialise, parse_jsonl, read_jsonl, to_prompt_completion
+from tradetune.training.plan import Precision, initial_memory, resolve_precision, sft_config_kwargs
+from tradetune.training.recovery import MemoryConfig, describe_recovery, next_recovery
+from tradetune.training.result import (
+    RESULT_PATH_ENV,
+    RunState,
+    load_state,
+    write_metrics,
+    write_termination_message,
+)
+from tradetune.training.run import train
+from tradetune.training.sft import latest_checkpoint
 from tradetune.training.tiny import TinyModelConfig, build_tiny_model
 
-__all__ = ["TinyModelConfig", "build_tiny_model", "generic_corpus"]
+__all__ = [
+    "RESULT_PATH_ENV",
+    "MemoryConfig",
+    "Precision",
+    "RunState",
+    "Splits",
+    "TinyModelConfig",
+    "build_tiny_model",
+    "describe_recovery",
+    "generic_corpus",
+    "initial_memory",
+    "latest_checkpoint",
+    "load_state",
+    "materialise",
+    "next_recovery",
+    "parse_jsonl",
+    "read_jsonl",
+    "resolve_precision",
+    "sft_config_kwargs",
+    "to_prompt_completion",
+    "train",
+    "write_metrics",
+    "write_termination_message",
+]

@@ -13,14 +13,13 @@ generic corpus (never the instruction dataset), so a fine-tune adapts a language
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tradetune.atomic import replace_dir, temp_dir_for
 from tradetune.errors import InvalidInput
 from tradetune.prompt import CHAT_TEMPLATE, format_example
 from tradetune.training.corpus import generic_corpus
@@ -132,13 +131,6 @@ def _pretrain(
     return loss_value
 
 
-def _make_readable(path: Path) -> None:
-    """mkdtemp makes 0700 dirs; a model is read by other users (the vLLM pod), so honour umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
-
-
 def build_tiny_model(
     output: Path,
     *,
@@ -197,9 +189,7 @@ def build_tiny_model(
 
     output = Path(output)
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-        _make_readable(tmp)
+        tmp = temp_dir_for(output)
     except OSError as exc:
         raise InvalidInput(f"cannot write the tiny model to {output}: {exc.strerror or exc}") from exc
     try:
@@ -215,11 +205,7 @@ def build_tiny_model(
             "vocab_size": vocab,
         }
         (tmp / "tiny_model.json").write_text(json.dumps(info, indent=2) + "\n")
-        for path in tmp.iterdir():
-            _make_readable(path)
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(tmp, output)
+        replace_dir(tmp, output)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,0 +1,110 @@
+"""Synthetic OHLCV bars that look like markets: geometric Brownian motion with regime switches.
+
+Each bar's close follows GBM with a drift and volatility set by the current regime (trending
+up, trending down, quiet range, volatile); the regime switches with a small probability per
+bar, so a series of 20-40 bars shows trends, pauses and shocks like a real chart. Opens gap a
+little from the previous close, wicks extend past the body by a random share of the bar's
+volatility, and volume rises with the size of the move. Pure Python on the `random.Random`
+it is given, so a record's series depends only on its own seed.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import NamedTuple
+
+__all__ = ["INSTRUMENTS", "Bar", "Instrument", "closes", "ohlcv", "pick_instrument"]
+
+
+class Instrument(NamedTuple):
+    symbol: str
+    name: str
+    price: float  # a typical price level
+    vol: float  # daily volatility (fraction)
+    decimals: int
+    volume: float  # typical daily volume
+    kind: str  # stock, crypto, future, etf, metal
+
+
+INSTRUMENTS: tuple[Instrument, ...] = (
+    Instrument("AAPL", "Apple", 185.0, 0.016, 2, 55e6, "stock"),
+    Instrument("MSFT", "Microsoft", 375.0, 0.015, 2, 24e6, "stock"),
+    Instrument("NVDA", "NVIDIA", 480.0, 0.030, 2, 45e6, "stock"),
+    Instrument("TSLA", "Tesla", 240.0, 0.034, 2, 110e6, "stock"),
+    Instrument("AMZN", "Amazon", 150.0, 0.020, 2, 48e6, "stock"),
+    Instrument("JPM", "JPMorgan Chase", 170.0, 0.013, 2, 9e6, "stock"),
+    Instrument("XOM", "Exxon Mobil", 102.0, 0.015, 2, 17e6, "stock"),
+    Instrument("SPY", "SPDR S&P 500 ETF", 470.0, 0.010, 2, 80e6, "etf"),
+    Instrument("QQQ", "Invesco QQQ", 405.0, 0.013, 2, 45e6, "etf"),
+    Instrument("BTCUSD", "Bitcoin", 43000.0, 0.032, 2, 25e3, "crypto"),
+    Instrument("ETHUSD", "Ether", 2300.0, 0.040, 2, 350e3, "crypto"),
+    Instrument("SOLUSD", "Solana", 98.0, 0.055, 2, 3e6, "crypto"),
+    Instrument("XAUUSD", "Gold", 2030.0, 0.009, 2, 180e3, "metal"),
+    Instrument("CL", "WTI crude oil futures", 76.0, 0.022, 2, 300e3, "future"),
+    Instrument("ES", "E-mini S&P 500 futures", 4780.0, 0.010, 2, 1.6e6, "future"),
+    Instrument("NQ", "E-mini Nasdaq-100 futures", 16800.0, 0.013, 2, 600e3, "future"),
+)
+
+# (drift per bar, volatility multiplier); index = regime id.
+_REGIMES = ((0.0025, 0.8), (-0.0025, 0.9), (0.0, 0.55), (0.0, 1.8))
+_SWITCH = 0.08
+
+
+class Bar(NamedTuple):
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+
+
+def pick_instrument(rng: random.Random) -> Instrument:
+    return INSTRUMENTS[int(rng.random() * len(INSTRUMENTS))]
+
+
+def ohlcv(
+    rng: random.Random,
+    n: int,
+    inst: Instrument | None = None,
+    *,
+    decimals: int | None = None,
+    regime: int | None = None,
+    start: float | None = None,
+) -> list[Bar]:
+    """`n` bars of `inst` (drawn when None), rounded to the instrument's price decimals.
+
+    `regime` fixes the regime (0 up, 1 down, 2 quiet, 3 volatile) with no switching; `start`
+    continues from a given close.
+    """
+    inst = inst or pick_instrument(rng)
+    dec = inst.decimals if decimals is None else decimals
+    price = inst.price * math.exp(rng.gauss(0.0, 0.15)) if start is None else start
+    switch = _SWITCH if regime is None else 0.0
+    regime = int(rng.random() * 4) if regime is None else regime
+    gauss = rng.gauss
+    rand = rng.random
+    bars: list[Bar] = []
+    prev = round(price, dec)
+    for _ in range(n):
+        if rand() < switch:
+            regime = int(rand() * 4)
+        drift, mult = _REGIMES[regime]
+        sigma = inst.vol * mult
+        o = prev * math.exp(gauss(0.0, sigma * 0.15))
+        c = o * math.exp(drift - 0.5 * sigma * sigma + sigma * gauss(0.0, 1.0))
+        hi = max(o, c) * math.exp(abs(gauss(0.0, sigma * 0.45)))
+        lo = min(o, c) * math.exp(-abs(gauss(0.0, sigma * 0.45)))
+        o, hi, lo, c = round(o, dec), round(hi, dec), round(lo, dec), round(c, dec)
+        hi = max(hi, o, c)
+        lo = min(lo, o, c)
+        move = abs(c - o) / o / max(sigma, 1e-9)
+        vol = int(inst.volume * math.exp(gauss(0.0, 0.25)) * (0.7 + 0.4 * move))
+        bars.append(Bar(o, hi, lo, c, vol))
+        prev = c
+    return bars
+
+
+def closes(rng: random.Random, n: int, inst: Instrument | None = None) -> list[float]:
+    """Just the closes of `n` bars (indicator exercises)."""
+    return [b.close for b in ohlcv(rng, n, inst)]

@@ -1,0 +1,88 @@
+"""Dataset statistics: records per task, length percentiles, duplicate rate. Pure; the CLI draws the table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tradetune.datagen._base import instruction_key
+
+__all__ = ["DatasetStats", "TaskStats", "compute_stats", "percentile"]
+
+
+def percentile(sorted_values: list[int], q: float) -> int:
+    """Nearest-rank percentile of an ascending list (0 for an empty list)."""
+    if not sorted_values:
+        return 0
+    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+@dataclass
+class TaskStats:
+    task: str
+    records: int = 0
+    chars: list[int] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        c, t = sorted(self.chars), sorted(self.tokens)
+        return {
+            "records": self.records,
+            "chars": {f"p{q}": percentile(c, q) for q in (50, 90, 99)} | {"max": c[-1] if c else 0},
+            "tokens": {f"p{q}": percentile(t, q) for q in (50, 90, 99)} | {"max": t[-1] if t else 0},
+        }
+
+
+@dataclass
+class DatasetStats:
+    total: TaskStats
+    by_task: dict[str, TaskStats]
+    duplicate_instructions: int
+    duplicate_records: int
+
+    @property
+    def duplicate_rate(self) -> float:
+        """Share of records whose normalised instruction already appeared earlier in the file."""
+        return self.duplicate_instructions / self.total.records if self.total.records else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total.summary(),
+            "by_task": {k: v.summary() for k, v in sorted(self.by_task.items())},
+            "duplicate_instructions": self.duplicate_instructions,
+            "duplicate_records": self.duplicate_records,
+            "duplicate_rate": self.duplicate_rate,
+        }
+
+
+def compute_stats(records: Iterable[dict[str, Any]]) -> DatasetStats:
+    """Lengths are of instruction + response: characters, and whitespace-separated tokens."""
+    total = TaskStats("all")
+    by_task: dict[str, TaskStats] = {}
+    seen_instr: set[bytes] = set()
+    seen_rec: set[bytes] = set()
+    dup_i = dup_r = 0
+    for rec in records:
+        text_i, text_r = rec["instruction"], rec["response"]
+        chars = len(text_i) + len(text_r)
+        tokens = len(text_i.split()) + len(text_r.split())
+        task = str(rec.get("task") or "-")
+        ts = by_task.get(task)
+        if ts is None:
+            ts = by_task[task] = TaskStats(task)
+        for s in (ts, total):
+            s.records += 1
+            s.chars.append(chars)
+            s.tokens.append(tokens)
+        k = instruction_key(text_i)
+        if k in seen_instr:
+            dup_i += 1
+            rk = instruction_key(text_i + "\x00" + text_r)
+            dup_r += rk in seen_rec
+            seen_rec.add(rk)
+        else:
+            seen_instr.add(k)
+            seen_rec.add(instruction_key(text_i + "\x00" + text_r))
+    return DatasetStats(total, by_task, dup_i, dup_r)
