@@ -25,6 +25,10 @@ from tradetune.prompt import CHAT_TEMPLATE, format_example
 from tradetune.training.corpus import generic_corpus
 
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
+# Records drawn with this seed teach the *tokenizer* the dataset's vocabulary (PineScript,
+# numbers, pattern names) so sequences stay short; they never reach the model's weights.
+TOKENIZER_DATA_SEED = 2_000_000_011
+TOKENIZER_DATA_RECORDS = 1500
 _MULTIPLE = 64
 
 
@@ -52,6 +56,13 @@ class TinyModelConfig:
 
 def _round_up(n: int, multiple: int = _MULTIPLE) -> int:
     return -(-n // multiple) * multiple
+
+
+def dataset_vocabulary_texts(n: int = TOKENIZER_DATA_RECORDS, seed: int = TOKENIZER_DATA_SEED) -> list[str]:
+    """Instruction and response texts of generated records, for tokenizer training only."""
+    from tradetune.datagen import generate_records
+
+    return [f"{r['instruction']}\n{r['response']}" for r in generate_records(n, seed)]
 
 
 def _train_tokenizer(texts: list[str], vocab_size: int) -> Any:
@@ -137,15 +148,18 @@ def build_tiny_model(
     seed: int = 0,
     pretrain_steps: int = 0,
     corpus: Iterable[str] | None = None,
+    tokenizer_corpus: Iterable[str] | None = None,
     config: TinyModelConfig | None = None,
     on_step: Callable[[int, float], None] | None = None,
 ) -> Path:
     """Write a tiny Llama model directory (weights, config, tokenizer, chat template) to `output`.
 
-    `corpus` trains the tokenizer and, with `pretrain_steps > 0`, the model; by default it is
-    the generic trading corpus (see `tradetune.training.corpus`), which shares nothing with an
-    instruction dataset. The directory is built next to `output` and renamed into place, so an
-    interrupted build never leaves a half model behind.
+    `corpus` is the pretraining text (with `pretrain_steps > 0`); by default the generic
+    trading corpus (see `tradetune.training.corpus`), which shares nothing with an
+    instruction dataset. The tokenizer learns from `corpus` plus `tokenizer_corpus`, by
+    default generated dataset records of a reserved seed: they shape the vocabulary only.
+    The directory is built next to `output` and renamed into place, so an interrupted build
+    never leaves a half model behind.
     """
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
@@ -158,7 +172,8 @@ def build_tiny_model(
     texts = list(corpus) if corpus is not None else list(generic_corpus(3000, seed=seed))
     if not texts:
         raise InvalidInput("the tiny-model corpus is empty")
-    tokenizer = _train_tokenizer(texts, cfg.vocab_size)
+    extra = list(tokenizer_corpus) if tokenizer_corpus is not None else dataset_vocabulary_texts()
+    tokenizer = _train_tokenizer([*texts, *extra], cfg.vocab_size)
     vocab = _round_up(len(tokenizer))
     torch.manual_seed(seed)
     model_config = LlamaConfig(
