@@ -38,6 +38,19 @@ def threshold_text(verdict: MetricVerdict | None) -> str:
     return ", ".join(parts)
 
 
+def _why(check: str) -> str:
+    """`perplexity 399.5 > max 50: failed` -> `399.5 > max 50`; keeps the gate's own explanation."""
+    text, _, outcome = check.rpartition(": ")
+    text = text or check
+    _, _, rest = text.partition(" ")
+    try:
+        float(rest.split(" ", 1)[0])
+        body = rest  # drop the metric's name, the column already says it
+    except ValueError:
+        body = text
+    return body if outcome in {"failed", ""} else f"{body} ({outcome})"
+
+
 def metric_rows(status: FineTuneJobStatus) -> list[tuple[str, str, str, str, str]]:
     """(metric, base, tuned, threshold, verdict) rows; pure, so the table is tested without a terminal."""
     tuned = status.metrics or EvalMetrics()
@@ -55,8 +68,9 @@ def metric_rows(status: FineTuneJobStatus) -> list[tuple[str, str, str, str, str
         elif verdict.passed:
             judged = "pass"
         else:
-            failed = [part for part in verdict.message.split("; ") if not part.endswith(": ok")]
-            judged = "FAIL: " + "; ".join(failed)
+            judged = "FAIL: " + "; ".join(
+                _why(part) for part in verdict.message.split("; ") if not part.endswith(": ok")
+            )
         rows.append((metric, _fmt(base_value), _fmt(value), threshold_text(verdict), judged))
     return rows
 

@@ -96,7 +96,7 @@ def test_gate_failure_fails_the_job_and_says_why() -> None:
     assert "not better than base" in gate_cond.message
     rows = {row[0]: row for row in metric_rows(status)}
     assert rows["perplexity"][1:4] == ("30", "80", "<= 50, vs base")
-    assert rows["perplexity"][4].startswith("FAIL: perplexity 80 > max 50")
+    assert rows["perplexity"][4] == "FAIL: 80 > max 50; 80 >= base 30 (not better than base)"
     assert rows["taskAccuracy"][4] == "pass"
     assert rows["trainLoss"] == ("trainLoss", "-", "1.9", "", "-")
 
