@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("run")
-    build_tiny_model(root / "tiny-base", seed=0, pretrain_steps=60)
+    build_tiny_model(root / "tiny-base", seed=0, pretrain_steps=30)
     return root
 
 
@@ -49,11 +49,11 @@ def job(workdir: Path, thresholds: dict[str, Any], name: str = "mini") -> Path:
         "metadata": {"name": name},
         "spec": {
             "baseModel": {"path": str(workdir / "tiny-base")},
-            "dataset": {"generate": {"train": 160, "validation": 24, "test": 24, "seed": 7}},
+            "dataset": {"generate": {"train": 96, "validation": 16, "test": 16, "seed": 7}},
             "method": "qlora",
             "lora": {"r": 8, "alpha": 16, "targetModules": ["q_proj", "v_proj"]},
             "training": {
-                "maxSteps": 12,
+                "maxSteps": 8,
                 "learningRate": 2e-3,
                 "perDeviceBatchSize": 8,
                 "gradientAccumulationSteps": 1,
@@ -61,16 +61,16 @@ def job(workdir: Path, thresholds: dict[str, Any], name: str = "mini") -> Path:
                 "warmupSteps": 2,
                 "precision": "fp32",
                 "gradientCheckpointing": False,
-                "evalSteps": 6,
-                "saveSteps": 6,
-                "loggingSteps": 3,
+                "evalSteps": 4,
+                "saveSteps": 4,
+                "loggingSteps": 2,
             },
             "evaluation": {
                 "thresholds": thresholds,
                 "compareToBase": False,
                 "samples": 2,
-                "maxItems": 8,
-                "maxNewTokens": 24,
+                "maxItems": 6,
+                "maxNewTokens": 16,
             },
             "promote": {"modelServe": "mini-served", "create": True},
         },
@@ -135,7 +135,8 @@ def test_run_trains_gates_serves_and_answers_a_sample(
     assert "perplexity" in result.stdout
     assert "sample: Write a PineScript v5 strategy" in result.stdout
     assert "vLLM ready" in result.stdout
-    assert (output / "serve.log").read_text().count("Starting vLLM server") == 1
+    # The sample went through vLLM's OpenAI chat route (its access log is in serve.log).
+    assert '"POST /v1/chat/completions HTTP/1.1" 200' in (output / "serve.log").read_text()
 
 
 def test_second_run_resumes_from_the_checkpoint(
