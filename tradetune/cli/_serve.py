@@ -84,7 +84,11 @@ def serve(
     with sigterm_as_interrupt():
         try:
             server.start()
-            with console.status(f"starting vLLM on {options.model} ..."):
+            # The spinner only when vLLM's own log is hidden; otherwise they would interleave.
+            spinner = (
+                console.status(f"starting vLLM on {options.model} ...") if quiet else contextlib.nullcontext()
+            )
+            with spinner:
                 server.wait_ready(timeout=ready_timeout)
             console.print(
                 f"[bold green]serving[/] {options.name} at {server.base_url}  "
