@@ -183,3 +183,26 @@ def test_invalid_job_file_exits_2_with_field_paths(workdir: Path, env: dict[str,
     assert "spec.training.learningRate" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (workdir / "bad-out").exists()
+
+
+def test_port_in_use_is_refused_before_training(workdir: Path, env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(
+            [
+                str(job(workdir, {"perplexity": {"max": 1e6}})),
+                "--output",
+                str(workdir / "busy"),
+                "--port",
+                str(port),
+            ],
+            env,
+            timeout=120,
+        )
+    assert result.returncode == 2
+    assert f"--port {port}: already in use" in result.stderr
+    assert not (workdir / "busy").exists()
