@@ -18,6 +18,17 @@ from tradetune.api._common import (
     rfc3339,
     set_condition,
 )
+from tradetune.api._crd import (
+    FINETUNEJOB_COLUMNS,
+    MODELSERVE_COLUMNS,
+    crd_documents,
+    finetunejob_crd,
+    modelserve_crd,
+    peering_crds,
+    printer_row,
+    render_crds,
+)
+from tradetune.api._explain import explain, markdown_reference
 from tradetune.api._finetunejob import (
     CONDITION_TYPES,
     PHASES,
@@ -62,8 +73,10 @@ from tradetune.api._result import TERMINATION_MESSAGE_LIMIT, Artifacts, EvalMetr
 __all__ = [
     "API_VERSION",
     "CONDITION_TYPES",
+    "FINETUNEJOB_COLUMNS",
     "GATED_METRICS",
     "GROUP",
+    "MODELSERVE_COLUMNS",
     "MODELSERVE_CONDITION_TYPES",
     "PHASES",
     "TASK_IDS",
@@ -102,16 +115,24 @@ __all__ = [
     "TrainResult",
     "TrainingSpec",
     "VolumeRef",
+    "crd_documents",
     "describe_error",
     "dump_yaml",
+    "explain",
+    "finetunejob_crd",
     "format_loc",
     "gate",
     "get_condition",
     "load_documents",
     "load_finetunejob",
+    "markdown_reference",
+    "modelserve_crd",
     "parse_documents",
     "parse_finetunejob",
     "parse_modelserve",
+    "peering_crds",
+    "printer_row",
+    "render_crds",
     "rfc3339",
     "set_condition",
 ]

@@ -45,6 +45,7 @@ class SpecModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         validate_assignment=False,
+        allow_inf_nan=False,
     )
 
     @model_validator(mode="before")
@@ -174,6 +175,14 @@ class ResourcesSpec(SpecModel):
     priority_class_name: str | None = Field(
         None, description="PriorityClass of the pods.", min_length=1, max_length=253, pattern=DNS_SUBDOMAIN
     )
+
+    @field_validator("node_selector", mode="before")
+    @classmethod
+    def _prune_null_labels(cls, value: Any) -> Any:
+        """A null map value is pruned by the API server; do the same."""
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v is not None}
+        return value
 
     @field_validator("cpu", "memory", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ CRD in a shape the API server would reject.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -356,3 +357,36 @@ def render_yaml(documents: list[Schema]) -> str:
 def render_crds() -> dict[str, str]:
     """File name -> YAML text, for `tradetune crds`."""
     return {name: render_yaml(docs) for name, docs in crd_documents().items()}
+
+
+_FILTER = re.compile(r'^(?P<list>[\w.]*)\[\?\(@\.(?P<key>\w+)=="(?P<value>[^"]*)"\)\](?P<rest>[\w.]*)$')
+
+
+def _lookup(obj: Any, dotted: str) -> Any:
+    for part in [p for p in dotted.split(".") if p]:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def printer_row(obj: dict[str, Any], *, wide: bool = False) -> dict[str, Any]:
+    """The printer-column values of a FineTuneJob/ModelServe (as `kubectl get` shows them).
+
+    Lets `tradetune run` and docs show the same columns as a cluster. Supports the JSONPath
+    shapes our columns use: `.a.b` and `.list[?(@.key=="value")].field`; Age is left out.
+    """
+    columns = FINETUNEJOB_COLUMNS if obj.get("kind") == "FineTuneJob" else MODELSERVE_COLUMNS
+    row: dict[str, Any] = {"Name": _lookup(obj, "metadata.name")}
+    for column in columns:
+        if column["type"] == "date" or (column.get("priority") and not wide):
+            continue
+        path = column["jsonPath"]
+        match = _FILTER.match(path)
+        if match:
+            items = _lookup(obj, match["list"]) or []
+            found = [i for i in items if isinstance(i, dict) and i.get(match["key"]) == match["value"]]
+            row[column["name"]] = _lookup(found[0], match["rest"]) if found else None
+        else:
+            row[column["name"]] = _lookup(obj, path)
+    return row

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.config import JsonDict
 
 from tradetune.api._common import (
@@ -69,6 +69,15 @@ def _exactly_one(a: str, b: str) -> tuple[str, str]:
     return f"has(self.{a}) != has(self.{b})", f"set exactly one of {a} or {b}"
 
 
+def _unique(values: list[str] | None) -> list[str] | None:
+    """Set-typed lists (x-kubernetes-list-type: set): the API server rejects duplicates."""
+    if values is not None:
+        seen = [v for i, v in enumerate(values) if v in values[:i]]
+        if seen:
+            raise ValueError(f"duplicate item {seen[0]!r}")
+    return values
+
+
 class BaseModelSpec(SpecModel):
     """The model to fine-tune: a hub id (downloaded into the cache) or a directory on a volume."""
 
@@ -94,8 +103,9 @@ class BaseModelSpec(SpecModel):
     path: str | None = Field(
         None,
         description=(
-            "Directory holding the model (config, weights, tokenizer) inside the cache volume or the "
-            "image; for air-gapped clusters."
+            "Directory of the model (config, weights, tokenizer), for air-gapped clusters. On a cluster a "
+            "relative path is inside the cache volume (mounted at /cache) and an absolute one is used as "
+            "is; `tradetune run` reads it relative to the working directory."
         ),
         min_length=1,
         max_length=1024,
@@ -119,11 +129,20 @@ class GenerateSpec(SpecModel):
     seed: int = Field(42, description="Seed of the generator; same seed, same data.", ge=0, le=2**31 - 1)
     tasks: list[TaskId] | None = Field(
         None,
-        description="Task families to generate; all of them when unset.",
+        description=(
+            "Task families to generate (pine_strategy, pine_indicator, pine_repair, candlestick_knowledge, "
+            "pattern_recognition, indicator_math, position_sizing, backtest_stats, market_structure, "
+            "strategy_explanation); all of them when unset."
+        ),
         min_length=1,
         max_length=len(TASK_IDS),
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
+
+    @field_validator("tasks")
+    @classmethod
+    def _distinct_tasks(cls, value: list[str] | None) -> list[str] | None:
+        return _unique(value)
 
 
 class DatasetSpec(SpecModel):
@@ -134,7 +153,10 @@ class DatasetSpec(SpecModel):
     generate: GenerateSpec | None = Field(None, description="Generate the splits from a seed inside the pod.")
     path: str | None = Field(
         None,
-        description="Directory on the cache volume with train.jsonl, val.jsonl and test.jsonl.",
+        description=(
+            "Directory with train.jsonl, val.jsonl and test.jsonl (one record per line, see the dataset "
+            "contract); relative paths resolve like baseModel.path."
+        ),
         min_length=1,
         max_length=1024,
     )
@@ -149,7 +171,12 @@ class DatasetSpec(SpecModel):
 class LoraSpec(SpecModel):
     """LoRA adapter shape (used by methods qlora and lora)."""
 
-    r: int = Field(16, description="Rank of the adapter matrices.", ge=1, le=1024)
+    r: int = Field(
+        16,
+        description="Rank of the adapter matrices: capacity of the adapter (8-64 is typical).",
+        ge=1,
+        le=1024,
+    )
     alpha: int = Field(32, description="Scaling numerator (the update is scaled by alpha/r).", ge=1, le=4096)
     dropout: float = Field(0.05, description="Dropout on the adapter input.", ge=0, lt=1)
     target_modules: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] = Field(
@@ -159,6 +186,11 @@ class LoraSpec(SpecModel):
         max_length=64,
         json_schema_extra={"x-kubernetes-list-type": "set"},
     )
+
+    @field_validator("target_modules")
+    @classmethod
+    def _distinct_modules(cls, value: list[str]) -> list[str]:
+        return _unique(value) or value
 
 
 class QuantizationSpec(SpecModel):
@@ -196,9 +228,27 @@ class TrainingSpec(SpecModel):
     epochs: float = Field(
         3, description="Passes over the training split (ignored when maxSteps > 0).", gt=0, le=1000
     )
-    max_steps: int = Field(-1, description="Optimizer steps to run; -1 trains for epochs.", ge=-1)
-    learning_rate: float = Field(2e-4, description="Peak learning rate.", gt=0, le=1)
-    per_device_batch_size: int = Field(4, description="Examples per device per step.", ge=1, le=4096)
+    max_steps: int = Field(
+        -1, description="Optimizer steps to run; -1 trains for epochs instead, 0 is not allowed.", ge=-1
+    )
+    learning_rate: float = Field(
+        2e-4,
+        description=(
+            "Peak learning rate of the AdamW optimizer, reached after warmupSteps and then decayed by "
+            "scheduler. 2e-4 suits LoRA/QLoRA; full fine-tuning wants about 1e-5."
+        ),
+        gt=0,
+        le=1,
+    )
+    per_device_batch_size: int = Field(
+        4,
+        description=(
+            "Examples per device per step. Lower it when the GPU runs out of memory and raise "
+            "gradientAccumulationSteps to keep the effective batch."
+        ),
+        ge=1,
+        le=4096,
+    )
     gradient_accumulation_steps: int = Field(
         4,
         description="Steps whose gradients are summed before an update (effective batch = batch x this).",
@@ -206,7 +256,13 @@ class TrainingSpec(SpecModel):
         le=4096,
     )
     max_seq_length: int = Field(
-        512, description="Tokens per example; longer ones are truncated.", ge=16, le=131072
+        512,
+        description=(
+            "Tokens per example (prompt and response); longer examples are truncated. Memory grows "
+            "with it; the generated trading data fits in 512."
+        ),
+        ge=16,
+        le=131072,
     )
     warmup_steps: int = Field(100, description="Steps of linear learning-rate warm-up.", ge=0)
     scheduler: Literal["cosine", "linear"] = Field(
@@ -216,7 +272,13 @@ class TrainingSpec(SpecModel):
         "bf16", description="Mixed precision of training (the trainer uses fp32 on CPU)."
     )
     gradient_checkpointing: bool = Field(True, description="Recompute activations to save memory (slower).")
-    packing: bool = Field(False, description="Pack several short examples into one sequence.")
+    packing: bool = Field(
+        False,
+        description=(
+            "Pack several short examples into one sequence of maxSeqLength tokens (faster on short "
+            "data; the loss still covers only the responses)."
+        ),
+    )
     early_stopping: EarlyStoppingSpec | None = Field(
         None, description="Stop early on a validation-loss plateau."
     )
@@ -239,7 +301,11 @@ class EvaluationSpec(SpecModel):
     """How the tuned model is evaluated and what it must reach to be promoted."""
 
     thresholds: Thresholds = Field(
-        default_factory=Thresholds, description="Bounds the tuned model's metrics must meet."
+        default_factory=Thresholds,
+        description=(
+            "Bounds the tuned model's metrics must meet to be promoted (inclusive). A metric with a "
+            "bound that was not measured fails the gate."
+        ),
     )
     compare_to_base: bool = Field(
         False,
@@ -266,7 +332,13 @@ class PromoteSpec(SpecModel):
         max_length=MAX_NAME_LENGTH,
         pattern=DNS_LABEL,
     )
-    create: bool = Field(False, description="Create the ModelServe when it does not exist.")
+    create: bool = Field(
+        False,
+        description=(
+            "Create the ModelServe (with default engine settings) when it does not exist; otherwise "
+            "the existing ModelServe must name this job in model.fromFineTuneJob, and is updated."
+        ),
+    )
 
 
 class FineTuneJobSpec(SpecModel):
@@ -313,12 +385,24 @@ class FineTuneJobSpec(SpecModel):
         None, description="Trainer image (the operator's default when unset).", min_length=1, max_length=512
     )
     backoff_limit: int = Field(
-        2, description="Retries of the trainer Job before the FineTuneJob fails.", ge=0, le=20
+        2,
+        description=(
+            "Retries of the trainer pod before the FineTuneJob fails (an out-of-memory retry with a "
+            "smaller batch counts too)."
+        ),
+        ge=0,
+        le=20,
     )
     active_deadline_seconds: int | None = Field(
         None, description="Wall-clock limit of the trainer Job in seconds.", ge=1
     )
-    suspend: bool = Field(False, description="Pause the job: no trainer pod runs while true.")
+    suspend: bool = Field(
+        False,
+        description=(
+            "Pause the job: no trainer pod runs while true (a running one is stopped and restarts "
+            "from its last checkpoint when resumed)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FineTuneJobSpec:

@@ -8,6 +8,7 @@ file that passes `tradetune validate` is accepted by `kubectl apply` and the oth
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
 import typing
@@ -36,6 +37,7 @@ KINDS: dict[str, type[FineTuneJob] | type[ModelServe]] = {
 }
 Document = FineTuneJob | ModelServe
 Loc = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+([./-][A-Za-z0-9_]+)*")
 
 _PATTERN_WORDS = {
     DNS_LABEL: "must be a lowercase DNS label (a-z, 0-9 and '-', starting with a letter)",
@@ -51,7 +53,14 @@ class _StrictLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, typing.Hashable) and key in seen:
+            if not isinstance(key, typing.Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "a mapping key must be a plain value, not a list or mapping",
+                    key_node.start_mark,
+                )
+            if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
@@ -59,13 +68,17 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _yaml_error(exc: yaml.YAMLError) -> tuple[str, str]:
+def _yaml_error(exc: yaml.YAMLError, text: str) -> tuple[str, str]:
+    """(where, what) of a YAML error, on one line."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        return f"line {line}", f"invalid YAML: unacceptable character #x{exc.character:04x} ({exc.reason})"
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    text = f"{problem} ({context})" if context and context not in problem else str(problem)
-    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
-    return where, f"invalid YAML: {text}"
+    what = f"{problem} ({context})" if context and context not in problem else str(problem)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
+    return where, "invalid YAML: " + " ".join(what.split())
 
 
 def read_yaml_documents(text: str, source: str | None = None) -> list[tuple[Any, yaml.Node | None]]:
@@ -73,18 +86,22 @@ def read_yaml_documents(text: str, source: str | None = None) -> list[tuple[Any,
 
     Raises SpecError naming the line of a syntax error or a duplicate key.
     """
-    loader = _StrictLoader(text)
     docs: list[tuple[Any, yaml.Node | None]] = []
+    loader: _StrictLoader | None = None
     try:
+        loader = _StrictLoader(text)
         while loader.check_node():
             node = loader.get_node()
             data = loader.construct_document(node)
             if data is not None:
                 docs.append((data, node))
     except yaml.YAMLError as exc:
-        raise SpecError([_yaml_error(exc)], source=source) from None
+        raise SpecError([_yaml_error(exc, text)], source=source) from None
+    except RecursionError:
+        raise SpecError([("(file)", "invalid YAML: nested too deeply")], source=source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return docs
 
 
@@ -114,6 +131,8 @@ def format_loc(loc: Loc) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(str(part)):
+            out += f"[{json.dumps(str(part))}]"  # a key with spaces or odd characters, quoted
         else:
             out += f".{part}" if out else str(part)
     return out or "(document)"
@@ -184,7 +203,9 @@ def describe_error(error: ErrorDetails, root: type[BaseModel] | None = None) -> 
         return f"must be one of {', '.join(choices)} (got {_show(value)})"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be an integer (got {_show(value)})"
-    if kind in ("float_type", "float_parsing", "finite_number"):
+    if kind == "finite_number":
+        return f"must be a finite number (got {_show(value)})"
+    if kind in ("float_type", "float_parsing"):
         return f"must be a number (got {_show(value)})"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false (got {_show(value)})"
@@ -230,12 +251,13 @@ def _check_document(obj: Any) -> tuple[Document | None, list[Problem]]:
     kind = obj.get("kind")
     if kind is None:
         return None, [(("kind",), "required (FineTuneJob or ModelServe)")]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         problems: list[Problem] = [(("kind",), f"must be FineTuneJob or ModelServe (got {_show(kind)})")]
-        if obj.get("apiVersion") != API_VERSION:
-            problems.insert(
-                0, (("apiVersion",), f"must be {API_VERSION} (got {_show(obj.get('apiVersion'))})")
-            )
+        version = obj.get("apiVersion")
+        if version is None:
+            problems.insert(0, (("apiVersion",), f"required ({API_VERSION})"))
+        elif version != API_VERSION:
+            problems.insert(0, (("apiVersion",), f"must be {API_VERSION} (got {_show(version)})"))
         return None, problems
     found, problems = _validate(KINDS[kind], obj)
     problems.extend(_check_name(obj))
@@ -305,25 +327,32 @@ def _is_whole_object(obj: dict[str, Any]) -> bool:
     return any(key in obj for key in ("apiVersion", "kind", "spec", "metadata"))
 
 
-def parse_finetunejob(obj: Any, source: str | None = None) -> FineTuneJob:
-    """A FineTuneJob from a whole object or from a bare spec (then named after the source file).
-
-    Raises SpecError with camelCase field paths; used by the operator (on the object it
-    watches), the trainer (on its ConfigMap) and `tradetune run` (on the user's file).
-    """
-    if isinstance(obj, dict) and not _is_whole_object(obj):
+def _as_finetunejob(obj: Any, source: str | None) -> tuple[FineTuneJob | None, list[Problem], bool]:
+    """(job, problems, was_bare_spec): the shared core of parse_finetunejob and load_finetunejob."""
+    bare = isinstance(obj, dict) and not _is_whole_object(obj)
+    if bare:
         obj = {
             "apiVersion": API_VERSION,
             "kind": "FineTuneJob",
             "metadata": {"name": _bare_name(source)},
             "spec": obj,
         }
-    if isinstance(obj, dict) and obj.get("kind", "FineTuneJob") != "FineTuneJob":
-        raise SpecError([("kind", f"must be FineTuneJob (got {_show(obj.get('kind'))})")], source=source)
     if isinstance(obj, dict):
+        if obj.get("kind", "FineTuneJob") != "FineTuneJob":
+            return None, [(("kind",), f"must be FineTuneJob (got {_show(obj.get('kind'))})")], bare
         obj = {"kind": "FineTuneJob", **obj}
     item, problems = _check_document(obj)
-    if problems or not isinstance(item, FineTuneJob):
+    return (item if isinstance(item, FineTuneJob) else None), problems, bare
+
+
+def parse_finetunejob(obj: Any, source: str | None = None) -> FineTuneJob:
+    """A FineTuneJob from a whole object or from a bare spec (then named after the source file).
+
+    Raises SpecError with camelCase field paths; used by the operator (on the object it
+    watches), the trainer (on its ConfigMap) and `tradetune run` (on the user's file).
+    """
+    item, problems, _ = _as_finetunejob(obj, source)
+    if problems or item is None:
         raise SpecError([(format_loc(loc), msg) for loc, msg in problems], source=source)
     return item
 
@@ -341,7 +370,10 @@ def parse_modelserve(obj: Any, source: str | None = None) -> ModelServe:
 
 
 def load_finetunejob(path: str | Path) -> FineTuneJob:
-    """The one FineTuneJob of a YAML file (a whole object or a bare spec); other kinds are an error."""
+    """The one FineTuneJob of a YAML file (a whole object or a bare spec); other kinds are an error.
+
+    This is what `tradetune run` and the trainer read; problems carry their line numbers.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -355,18 +387,15 @@ def load_finetunejob(path: str | Path) -> FineTuneJob:
     if len(jobs) != 1:
         raise SpecError([("(file)", f"expected one FineTuneJob, found {len(jobs)}")], source=str(path))
     obj, node = jobs[0]
-    try:
-        return parse_finetunejob(obj, source=str(path))
-    except SpecError as exc:
-        # Add line numbers for the user's file.
-        if isinstance(obj, dict) and not _is_whole_object(obj):
-            node = None
-        lines = []
-        for field, message in exc.problems:
-            loc: Loc = tuple(int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]", field) if p)
-            line = _line_of(node, loc)
-            lines.append((field, f"{message} (line {line})" if line is not None else message))
-        raise SpecError(lines, source=str(path)) from None
+    item, problems, bare = _as_finetunejob(obj, str(path))
+    if problems or item is None:
+        rendered = []
+        for loc, message in problems:
+            # A bare spec is the YAML root: its "spec.x" is the file's "x".
+            line = _line_of(node, loc[1:] if bare and loc[:1] == ("spec",) else loc)
+            rendered.append((format_loc(loc), f"{message} (line {line})" if line is not None else message))
+        raise SpecError(rendered, source=str(path))
+    return item
 
 
 def dump_yaml(*objects: Document) -> str:

@@ -84,23 +84,26 @@ def crds_command(
 @app.command("validate")
 def validate_command(
     files: Annotated[
-        list[Path], typer.Argument(help="FineTuneJob/ModelServe YAML files (multi-document too).")
+        list[Path],
+        typer.Argument(help="FineTuneJob/ModelServe YAML files (multi-document too); - reads stdin."),
     ],
 ) -> None:
     """Check FineTuneJob and ModelServe files against the API; every problem is printed with its field path.
 
     Exit code 0 when all files are valid, 2 when any problem was found.
     """
-    from tradetune.api import load_documents
+    import sys
+
+    from tradetune.api import load_documents, parse_documents
 
     console = Console(highlight=False, soft_wrap=True)
     problems = 0
     for path in files:
         try:
-            docs = load_documents(path)
+            docs = parse_documents(sys.stdin.read(), "<stdin>") if str(path) == "-" else load_documents(path)
         except SpecError as exc:
             for field, message in exc.problems:
-                console.print(f"{path}: {field}: {message}", markup=False)
+                console.print(f"{exc.source or path}: {field}: {message}", markup=False)
             problems += len(exc.problems)
             continue
         except InvalidInput as exc:
@@ -108,7 +111,34 @@ def validate_command(
             problems += 1
             continue
         names = ", ".join(f"{d.kind}/{d.metadata.name or '(generated name)'}" for d in docs)
-        console.print(f"{path}: ok ({names})", markup=False)
+        console.print(f"{'<stdin>' if str(path) == '-' else path}: ok ({names})", markup=False)
     if problems:
         console.print(f"{problems} problem(s) found", markup=False)
         raise typer.Exit(2)
+
+
+@app.command("explain")
+def explain_command(
+    field: Annotated[
+        str | None, typer.Argument(help="Resource and field path, e.g. ftj.spec.training.learningRate.")
+    ] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", help="List nested fields too.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the whole field reference as Markdown instead.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="With --markdown: write it to this file.")
+    ] = None,
+) -> None:
+    """Describe a FineTuneJob/ModelServe field, like `kubectl explain`, without a cluster."""
+    from tradetune.api._explain import explain, markdown_reference
+
+    if markdown:
+        if output is None:
+            typer.echo(markdown_reference(), nl=False)
+        else:
+            _write_atomic(output, markdown_reference())
+        return
+    if field is None:
+        raise InvalidInput("give a field such as ftj.spec.training or mserve.spec.engine (or --markdown)")
+    typer.echo(explain(field, recursive=recursive), nl=False)

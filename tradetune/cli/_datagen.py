@@ -17,6 +17,11 @@ from tradetune.cli._app import app, dataset_app
 from tradetune.errors import InvalidInput
 
 PROGRESS_THRESHOLD = 10_000
+# The task ids for --help, kept in step with tradetune.datagen.TASKS by a test.
+_TASK_IDS = (
+    "pine_strategy, pine_indicator, pine_repair, candlestick_knowledge, pattern_recognition, "
+    "indicator_math, position_sizing, backtest_stats, market_structure, strategy_explanation"
+)
 
 
 def _whole(value: str, flag: str, *, minimum: int | None = 1) -> int:
@@ -61,19 +66,31 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
 
 @app.command()
 def generate(
-    size: Annotated[str, typer.Option("--size", help="Exact number of records (a whole number >= 1).")],
+    size: Annotated[
+        str, typer.Option("--size", metavar="N", help="Exact number of records (a whole number >= 1).")
+    ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="JSONL file to write (its directory must exist).")
     ],
     seed: Annotated[
-        str, typer.Option("--seed", help="Random seed; same arguments give byte-identical output.")
+        str,
+        typer.Option("--seed", metavar="S", help="Random seed; same arguments give byte-identical output."),
     ] = "42",
     fmt: Annotated[
-        str, typer.Option("--format", help="alpaca (instruction/response records) or openai (messages).")
+        str,
+        typer.Option(
+            "--format",
+            metavar="alpaca|openai",
+            help="alpaca (instruction/response records) or openai (messages).",
+        ),
     ] = "alpaca",
     task: Annotated[
         list[str] | None,
-        typer.Option("--task", help="Only these task ids (repeat or comma-separate). Default: all."),
+        typer.Option(
+            "--task",
+            metavar="T",
+            help=f"Only these task ids (repeat or comma-separate): {_TASK_IDS}. Default: all.",
+        ),
     ] = None,
 ) -> None:
     """Generate a trading instruction dataset (JSONL) from synthetic markets and PineScript templates."""
@@ -94,20 +111,26 @@ def split(  # noqa: PLR0917 - typer maps options to parameters
     out: Annotated[
         Path, typer.Option("--out", help="Directory for train.jsonl, val.jsonl, test.jsonl, manifest.json.")
     ],
-    train: Annotated[str, typer.Option("--train", help="Training records.")] = "10000",
-    val: Annotated[str, typer.Option("--val", help="Validation records.")] = "1000",
-    test: Annotated[str, typer.Option("--test", help="Test records.")] = "1000",
-    seed: Annotated[str, typer.Option("--seed", help="Random seed.")] = "42",
-    fmt: Annotated[str, typer.Option("--format", help="alpaca or openai.")] = "alpaca",
-    task: Annotated[list[str] | None, typer.Option("--task", help="Only these task ids.")] = None,
+    train: Annotated[str, typer.Option("--train", metavar="N", help="Training records.")] = "10000",
+    val: Annotated[str, typer.Option("--val", metavar="N", help="Validation records.")] = "1000",
+    test: Annotated[str, typer.Option("--test", metavar="N", help="Test records.")] = "1000",
+    seed: Annotated[str, typer.Option("--seed", metavar="S", help="Random seed.")] = "42",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="alpaca|openai", help="alpaca or openai.")
+    ] = "alpaca",
+    task: Annotated[
+        list[str] | None,
+        typer.Option("--task", metavar="T", help="Only these task ids (repeat or comma-separate)."),
+    ] = None,
 ) -> None:
     """Write leak-free train/val/test splits from one seed (no instruction in two splits) and a manifest."""
-    from tradetune.datagen import FORMATS, split_dataset
+    from tradetune.datagen import FORMATS, plan_split, split_dataset
 
     sizes = [_whole(train, "--train"), _whole(val, "--val"), _whole(test, "--test")]
     s = _whole(seed, "--seed", minimum=None)
     if fmt not in FORMATS:
         raise InvalidInput(f"--format: unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    plan_split(sizes[0], sizes[1], sizes[2], s, _task_list(task))  # refuse before a progress bar appears
     with _progress(sum(sizes), "splitting") as on_record:
         manifest = split_dataset(
             out, sizes[0], sizes[1], sizes[2], s, _task_list(task), fmt=fmt, on_record=on_record
@@ -169,7 +192,9 @@ def stats(
 @dataset_app.command("convert")
 def convert(
     path: Annotated[Path, typer.Argument(help="A JSONL dataset (either format).")],
-    to: Annotated[str, typer.Option("--to", help="Target format: openai or alpaca.")],
+    to: Annotated[
+        str, typer.Option("--to", metavar="openai|alpaca", help="Target format: openai or alpaca.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
 ) -> None:
     """Convert a dataset between our record format (alpaca) and OpenAI chat fine-tuning format."""

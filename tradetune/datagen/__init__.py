@@ -7,6 +7,7 @@ Public face (everything else in this package is private and may change):
     write_jsonl(records, path, fmt="alpaca"|"openai") -> int      atomic (temp file + rename)
     read_jsonl(path) -> Iterator[dict]      either format; bad lines raise InvalidInput naming the line
     split_dataset(out_dir, train, val, test, seed, tasks=None) -> manifest dict   leak-free splits
+    plan_split(train, val, test, seed, tasks=None) -> records per task per split (validates only)
     compute_stats(records) -> DatasetStats
     extract_answer(text), answers_match(predicted, expected)   (also in tradetune.datagen.answers)
 
@@ -23,7 +24,7 @@ from tradetune.datagen._base import (
 )
 from tradetune.datagen._core import GENERATOR_VERSION, TASKS, generate_records, resolve_tasks
 from tradetune.datagen._io import FORMATS, read_jsonl, to_openai, write_jsonl
-from tradetune.datagen._split import SPLITS, split_dataset
+from tradetune.datagen._split import SPLITS, plan_split, split_dataset
 from tradetune.datagen._stats import DatasetStats, compute_stats
 from tradetune.datagen.answers import answers_match, extract_answer
 
@@ -42,6 +43,7 @@ __all__ = [
     "generate_records",
     "instruction_key",
     "normalise_instruction",
+    "plan_split",
     "read_jsonl",
     "record_id",
     "resolve_tasks",

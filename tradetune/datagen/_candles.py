@@ -228,10 +228,20 @@ def build_bars(rng: random.Random, target: str, inst: Instrument, n_context: int
     want = {"hammer": "down", "inverted hammer": "down", "hanging man": "up", "shooting star": "up"}.get(
         target
     )
-    for _ in range(6):  # single-bar reversals need the move they reverse
-        if want is None or ("down" if bars[-1].close < bars[0].close else "up") == want:
-            break
-        bars = ohlcv(rng, n_context, inst, decimals=2, regime=regime)
+    if want is not None and ("down" if bars[-1].close < bars[0].close else "up") != want:
+        # Single-bar reversals need the move they reverse: mirror the context around its first
+        # close (highs become lows), which turns a rise into a fall of the same shape.
+        pivot = 2 * bars[0].close
+        bars = [
+            Bar(
+                round(pivot - b.open, 2),
+                round(pivot - b.low, 2),
+                round(pivot - b.high, 2),
+                round(pivot - b.close, 2),
+                b.volume,
+            )
+            for b in bars
+        ]
     p = bars[-1].close
     u = p * inst.vol * rng.uniform(0.6, 1.4)  # a typical bar size
     v = bars[-1].volume

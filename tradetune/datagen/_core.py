@@ -1,13 +1,13 @@
 """The family registry and the record stream.
 
-Determinism: record `i` of a run with seed `s` is drawn from its own `random.Random`
-seeded with the string f"{s}:{i}" (hashed with SHA-512 by the random module, the same on
-every platform and Python run), so the stream can start anywhere, needs no state between
-records, and the same arguments always give the same bytes.
+Determinism: records come in blocks of len(tasks). Block `b` of a run with seed `s` is drawn
+from a `random.Random` seeded with an integer that encodes (s, b) one-to-one (Mersenne Twister
+seeding is the same on every platform and Python run): it first shuffles the task order, then
+draws the block's records in turn. So a block needs no state from other blocks, a shorter run
+is a prefix of a longer one, and the same arguments always give the same bytes.
 
-Task mix: records come in blocks of len(tasks); each block holds every task once in an order
-shuffled by the block's own seed, so any prefix of the stream is balanced across tasks
-(counts differ by at most one) without looking periodic.
+Task mix: each block holds every task once in its shuffled order, so any prefix of the stream
+is balanced across tasks (counts differ by at most one) without looking periodic.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def _check_size(size: object, field: str = "--size") -> int:
         raise InvalidInput(f"{field}: must be a whole number, got {size!r}")
     if size <= 0:
         raise InvalidInput(f"{field}: must be at least 1, got {size}")
+    if size >= 1 << 48:
+        raise InvalidInput(f"{field}: must be below 2**48, got {size}")
     return size
 
 
@@ -72,11 +74,20 @@ def generate_records(size: int, seed: int, tasks: Sequence[str] | None = None) -
 
 def _stream(size: int, seed: int, families: list[Family]) -> Iterator[Record]:
     k = len(families)
+    rng = random.Random()
     order = list(range(k))
     for index in range(size):
         slot = index % k
         if slot == 0:
+            # One generator per block of k records: seeding is a large share of the cost of a
+            # record, and a block is still independent of every other block.
+            rng.seed(_block_key(seed, index // k))
             order = list(range(k))
-            random.Random(f"{seed}:block:{index // k}").shuffle(order)
-        family = families[order[slot]]
-        yield family.make(random.Random(f"{seed}:{index}"))
+            rng.shuffle(order)
+        yield families[order[slot]].make(rng)
+
+
+def _block_key(seed: int, block: int) -> int:
+    """A distinct non-negative integer per (seed, block); `random.Random` ignores an int's sign."""
+    zigzag = seed * 2 if seed >= 0 else -seed * 2 - 1
+    return (zigzag << 48) | block

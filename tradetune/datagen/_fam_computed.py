@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from tradetune.datagen import _indicators as ind
 from tradetune.datagen._base import Family, answer_line, fmt, pick
 from tradetune.datagen._candles import LABELS, build_bars, classify, describe_bar
-from tradetune.datagen._market import INSTRUMENTS, Bar, Instrument, ohlcv
+from tradetune.datagen._market import INSTRUMENTS, Bar, Instrument, closes, ohlcv
 
 __all__ = ["BacktestStats", "IndicatorMath", "PatternRecognition", "PositionSizing"]
 
@@ -135,7 +135,7 @@ class IndicatorMath(Family):
         params: dict[str, Any]
         if kind == "sma":
             n = r(3, 20)
-            values = [b.close for b in ohlcv(rng, n + r(0, 5), inst, decimals=2)]
+            values = closes(rng, n + r(0, 5), inst)
             value, steps = ind.sma(values, n)
             name, data, params = (
                 f"{n}-period SMA of the close",
@@ -144,7 +144,7 @@ class IndicatorMath(Family):
             )
         elif kind == "ema":
             n = r(3, 12)
-            values = [b.close for b in ohlcv(rng, n + r(1, 6), inst, decimals=2)]
+            values = closes(rng, n + r(1, 6), inst)
             value, steps = ind.ema(values, n)
             name, data, params = (
                 f"{n}-period EMA of the close",
@@ -153,7 +153,7 @@ class IndicatorMath(Family):
             )
         elif kind == "rsi":
             n = r(3, 14)
-            values = [b.close for b in ohlcv(rng, n + 1 + r(0, 5), inst, decimals=2)]
+            values = closes(rng, n + 1 + r(0, 5), inst)
             value, steps = ind.rsi(values, n)
             name, data, params = (
                 f"RSI({n}) (Wilder's smoothing)",
@@ -172,7 +172,7 @@ class IndicatorMath(Family):
         elif kind.startswith("bb_"):
             n = r(5, 20)
             k = pick(rng, (1.5, 2.0, 2.0, 2.5, 3.0))
-            values = [b.close for b in ohlcv(rng, n + r(0, 3), inst, decimals=2)]
+            values = closes(rng, n + r(0, 3), inst)
             (mid, upper, lower), steps = ind.bollinger(values, n, k)
             params = {"n": n, "k": k}
             data = f"Closes (oldest first): {_closes_text(values)}"
@@ -308,9 +308,10 @@ class PositionSizing(Family):
         elif kind == "contracts":
             fut, pv = pick(rng, _FUTURES)
             fprice = round(pick(rng, [i.price for i in INSTRUMENTS if i.symbol == fut] or [price]), 2)
-            points = round(fprice * rng.uniform(0.002, 0.012), 2) or 0.25
-            stop = round(fprice - points, 2)
             acct = max(acct, 25000)
+            # A stop distance that usually fits one to a dozen contracts in the risk budget.
+            points = max(0.25, round(acct * risk / 100 * rng.uniform(0.08, 1.1) / pv, 2))
+            stop = round(fprice - points, 2)
             q = t[2].format(
                 fut=fut,
                 pv=f"{pv:g}",
@@ -417,6 +418,9 @@ class PositionSizing(Family):
         return q, "\n".join(lines), meta
 
 
+_NEEDS_CAPITAL = frozenset({"max_drawdown_pct", "total_return_pct"})
+
+
 class BacktestStats(Family):
     name = "backtest_stats"
     category = "backtest"
@@ -455,6 +459,10 @@ class BacktestStats(Family):
         "What {metric} do these {n} trades give?\n{trades}",
     )
 
+    @property
+    def _with_capital(self) -> tuple[str, ...]:
+        return tuple(t for t in self.templates if "{cap}" in t)
+
     def build(self, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
         inst = pick(rng, _PRICED)
         n = rng.randint(6, 16)
@@ -465,21 +473,24 @@ class BacktestStats(Family):
         pnls: list[float] = []
         rows: list[str] = []
         price = inst.price * math.exp(rng.gauss(0, 0.1))
+        rand, gauss, exp = rng.random, rng.gauss, math.exp
+        step = inst.vol * 2
         while True:
             pnls, rows = [], []
             for i in range(n):
-                win = rng.random() < win_p
-                r_mult = rng.lognormvariate(0.1, 0.6) if win else -rng.uniform(0.5, 1.2)
+                # Winners: lognormal R multiples (median ~1.1R); losers: 0.5-1.2R (slippage, early exits).
+                r_mult = exp(0.1 + 0.6 * gauss(0.0, 1.0)) if rand() < win_p else -(0.5 + 0.7 * rand())
                 if table:
-                    side = pick(rng, ("long", "short"))
-                    stop_dist = price * rng.uniform(0.01, 0.04)
+                    long_side = rand() < 0.5
+                    stop_dist = price * (0.01 + 0.03 * rand())
                     qty = max(1, int(risk / stop_dist))
                     entry = round(price, 2)
                     move = r_mult * stop_dist
-                    exit_ = round(entry + move if side == "long" else entry - move, 2)
-                    pnl = round((exit_ - entry) * qty if side == "long" else (entry - exit_) * qty, 2)
+                    exit_ = round(entry + move if long_side else entry - move, 2)
+                    pnl = round((exit_ - entry) * qty if long_side else (entry - exit_) * qty, 2)
+                    side = "long" if long_side else "short"
                     rows.append(f"{i + 1}. {side} {qty} @ {entry:.2f} -> {exit_:.2f}")
-                    price *= math.exp(rng.gauss(0, inst.vol * 2))
+                    price *= exp(gauss(0.0, step))
                 else:
                     pnl = round(r_mult * risk, 2)
                 pnls.append(pnl)
@@ -487,7 +498,9 @@ class BacktestStats(Family):
                 break
         metric = pick(rng, self.metrics)
         trades_text = "\n".join(rows) if table else ", ".join(f"{p:+.2f}" for p in pnls)
-        q = pick(rng, self.templates).format(
+        # Percent drawdown and return need the starting capital, so only templates that state it.
+        templates = self.templates if metric not in _NEEDS_CAPITAL else self._with_capital
+        q = pick(rng, templates).format(
             trades=trades_text, cap=f"{cap:,}", metric=self.metric_names[metric], sym=inst.symbol, n=n
         )
         lines: list[str] = []

@@ -166,7 +166,7 @@ def _reassign(code: str, rng: random.Random) -> str:
 
 
 def _transp(code: str, rng: random.Random) -> str:
-    start = code.index("color.new(")
+    start = code.index("color=color.new(") + len("color=")
     end = code.index(")", start)
     colour, transp = code[start + len("color.new(") : end].split(", ")
     return code[:start] + f"{colour}, transp={transp}" + code[end + 1 :]
@@ -255,7 +255,7 @@ BREAKAGES: tuple[tuple[str, str, Any, str, str], ...] = (
     ),
     (
         "transp_argument",
-        "color.new(",
+        "color=color.new(",
         _transp,
         "The 'transp' argument is deprecated; use color.new() instead",
         "Pine v5 removed the `transp` parameter. Transparency is part of the colour itself: "

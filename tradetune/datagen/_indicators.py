@@ -28,6 +28,11 @@ def _f(x: float) -> str:
     return f"{x:.4f}"
 
 
+def _p(x: float) -> str:
+    """A value inside an expression: negatives in parentheses ('0.5 × (-1.2000)')."""
+    return f"({x:.4f})" if x < 0 else f"{x:.4f}"
+
+
 def _list(values: Sequence[float]) -> str:
     return " + ".join(f"{v:g}" for v in values)
 
@@ -145,8 +150,8 @@ def macd_update(  # noqa: PLR0917 - the seven inputs of one MACD step, in the te
         f"alpha_signal = 2 / ({signal} + 1) = {_f(asig)}.",
         f"EMA{fast} = {_f(af)} × {price:g} + {_f(1 - af)} × {prev_fast:g} = {_f(new_fast)}.",
         f"EMA{slow} = {_f(aslow)} × {price:g} + {_f(1 - aslow)} × {prev_slow:g} = {_f(new_slow)}.",
-        f"MACD line = {_f(new_fast)} - {_f(new_slow)} = {_f(macd)}.",
-        f"Signal = {_f(asig)} × {_f(macd)} + {_f(1 - asig)} × {prev_signal:g} = {_f(new_signal)}.",
-        f"Histogram = {_f(macd)} - {_f(new_signal)} = {_f(hist)}.",
+        f"MACD line = {_f(new_fast)} - {_p(new_slow)} = {_f(macd)}.",
+        f"Signal = {_f(asig)} × {_p(macd)} + {_f(1 - asig)} × {_p(prev_signal)} = {_f(new_signal)}.",
+        f"Histogram = {_f(macd)} - {_p(new_signal)} = {_f(hist)}.",
     ]
     return (macd, new_signal, hist), steps

@@ -3,8 +3,8 @@
 Each bar's close follows GBM with a drift and volatility set by the current regime (trending
 up, trending down, quiet range, volatile); the regime switches with a small probability per
 bar, so a series of 20-40 bars shows trends, pauses and shocks like a real chart. Opens gap a
-little from the previous close, wicks extend past the body by a random share of the bar's
-volatility, and volume rises with the size of the move. Pure Python on the `random.Random`
+little from the previous close, wicks extend past the body by an exponentially distributed
+share of the bar's volatility, and volume rises with the size of the move. Pure Python on the `random.Random`
 it is given, so a record's series depends only on its own seed.
 """
 
@@ -84,6 +84,9 @@ def ohlcv(
     regime = int(rng.random() * 4) if regime is None else regime
     gauss = rng.gauss
     rand = rng.random
+    log = math.log
+    exp = math.exp
+    base_volume = inst.volume
     bars: list[Bar] = []
     prev = round(price, dec)
     for _ in range(n):
@@ -91,20 +94,39 @@ def ohlcv(
             regime = int(rand() * 4)
         drift, mult = _REGIMES[regime]
         sigma = inst.vol * mult
-        o = prev * math.exp(gauss(0.0, sigma * 0.15))
-        c = o * math.exp(drift - 0.5 * sigma * sigma + sigma * gauss(0.0, 1.0))
-        hi = max(o, c) * math.exp(abs(gauss(0.0, sigma * 0.45)))
-        lo = min(o, c) * math.exp(-abs(gauss(0.0, sigma * 0.45)))
+        # One Gaussian draw per bar drives the close (the GBM step); the overnight gap, the wicks
+        # and the volume use cheaper uniform/exponential draws: their exact shape matters less
+        # than the speed of the stream.
+        o = prev * (1.0 + sigma * 0.15 * (rand() - 0.5))
+        z = gauss(0.0, 1.0)
+        c = o * exp(drift - 0.5 * sigma * sigma + sigma * z)
+        hi = max(o, c) * (1.0 - 0.35 * sigma * log(1.0 - rand()))
+        lo = min(o, c) * (1.0 + 0.35 * sigma * log(1.0 - rand()))
         o, hi, lo, c = round(o, dec), round(hi, dec), round(lo, dec), round(c, dec)
-        hi = max(hi, o, c)
-        lo = min(lo, o, c)
-        move = abs(c - o) / o / max(sigma, 1e-9)
-        vol = int(inst.volume * math.exp(gauss(0.0, 0.25)) * (0.7 + 0.4 * move))
+        if hi < o or hi < c:
+            hi = max(o, c)
+        if lo > o or lo > c:
+            lo = min(o, c)
+        vol = int(base_volume * (0.75 + 0.5 * rand()) * (0.7 + 0.4 * abs(z)))
         bars.append(Bar(o, hi, lo, c, vol))
         prev = c
     return bars
 
 
-def closes(rng: random.Random, n: int, inst: Instrument | None = None) -> list[float]:
-    """Just the closes of `n` bars (indicator exercises)."""
-    return [b.close for b in ohlcv(rng, n, inst)]
+def closes(rng: random.Random, n: int, inst: Instrument | None = None, *, decimals: int = 2) -> list[float]:
+    """Just `n` closes (indicator exercises): the same GBM with regime switches, without wicks or volume."""
+    inst = inst or pick_instrument(rng)
+    price = inst.price * math.exp(rng.gauss(0.0, 0.15))
+    regime = int(rng.random() * 4)
+    gauss = rng.gauss
+    rand = rng.random
+    exp = math.exp
+    out: list[float] = []
+    for _ in range(n):
+        if rand() < _SWITCH:
+            regime = int(rand() * 4)
+        drift, mult = _REGIMES[regime]
+        sigma = inst.vol * mult
+        price *= exp(drift - 0.5 * sigma * sigma + sigma * gauss(0.0, 1.0))
+        out.append(round(price, decimals))
+    return out

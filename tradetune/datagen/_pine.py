@@ -150,21 +150,24 @@ def strategy_shapes() -> Iterator[tuple[str, StrategyParams]]:
             yield name, params
 
 
+_TITLES: dict[str, str] = {
+    "rsi_reversion": "RSI({length}) Mean Reversion",
+    "macd": "MACD {fast}/{slow}/{signal} Cross",
+    "bollinger": "Bollinger Band Reversion ({length}, {mult})",
+    "donchian": "Donchian Breakout {entry}/{exit}",
+    "supertrend": "Supertrend ({factor}, {atr})",
+    "atr_trail": "EMA Trend with ATR Trailing Stop ({mult}x)",
+    "stochastic": "Stochastic {k}/{d} Reversal",
+    "vwap": "VWAP Cross",
+}
+
+
 def _title(sp: StrategyParams) -> str:
     p = sp.p
     k = sp.kind
     if k == "ma_cross":
         return f"{MA_NAMES[sp.ma]} {p['fast']}/{p['slow']} Crossover"
-    return {
-        "rsi_reversion": f"RSI({p.get('length')}) Mean Reversion",
-        "macd": f"MACD {p.get('fast')}/{p.get('slow')}/{p.get('signal')} Cross",
-        "bollinger": f"Bollinger Band Reversion ({p.get('length')}, {p.get('mult')})",
-        "donchian": f"Donchian Breakout {p.get('entry')}/{p.get('exit')}",
-        "supertrend": f"Supertrend ({p.get('factor')}, {p.get('atr')})",
-        "atr_trail": f"EMA Trend with ATR Trailing Stop ({p.get('mult')}x)",
-        "stochastic": f"Stochastic {p.get('k')}/{p.get('d')} Reversal",
-        "vwap": "VWAP Cross",
-    }[k]
+    return _TITLES[k].format(**p)
 
 
 def _f(x: float) -> str:
@@ -437,28 +440,25 @@ def strategy_code(sp: StrategyParams) -> str:
     return "\n".join(lines) + "\n"
 
 
+_STRATEGY_SUMMARIES: dict[str, str] = {
+    "rsi_reversion": "RSI({length}) mean reversion, buying above {oversold} and selling below {overbought}",
+    "macd": "MACD ({fast}, {slow}, {signal}) signal-line crossovers",
+    "bollinger": "Bollinger Band ({length}, {mult}) mean reversion",
+    "donchian": ("a {entry}-bar Donchian channel breakout with a {exit}-bar exit channel"),
+    "supertrend": "Supertrend (factor {factor}, ATR {atr}) trend flips",
+    "atr_trail": ("an EMA({trend}) trend entry with a {mult}x ATR({atr}) trailing stop"),
+    "stochastic": "stochastic %K({k}) / %D({d}) crossovers at {oversold}/{overbought}",
+    "vwap": "VWAP crosses filtered by an EMA({ema})",
+}
+
+
 def strategy_summary(sp: StrategyParams) -> str:
     """A short noun phrase for instructions: 'EMA crossover with 12 and 26 periods'."""
     p = sp.p
     k = sp.kind
     if k == "ma_cross":
         return f"{MA_NAMES[sp.ma]} crossover with {p['fast']} and {p['slow']} periods"
-    return {
-        "rsi_reversion": f"RSI({p.get('length')}) mean reversion, buying above {p.get('oversold')} "
-        f"and selling below {p.get('overbought')}",
-        "macd": f"MACD ({p.get('fast')}, {p.get('slow')}, {p.get('signal')}) signal-line crossovers",
-        "bollinger": f"Bollinger Band ({p.get('length')}, {p.get('mult')}) mean reversion",
-        "donchian": (
-            f"a {p.get('entry')}-bar Donchian channel breakout with a {p.get('exit')}-bar exit channel"
-        ),
-        "supertrend": f"Supertrend (factor {p.get('factor')}, ATR {p.get('atr')}) trend flips",
-        "atr_trail": (
-            f"an EMA({p.get('trend')}) trend entry with a {p.get('mult')}x ATR({p.get('atr')}) trailing stop"
-        ),
-        "stochastic": f"stochastic %K({p.get('k')}) / %D({p.get('d')}) crossovers at {p.get('oversold')}/"
-        f"{p.get('overbought')}",
-        "vwap": f"VWAP crosses filtered by an EMA({p.get('ema')})",
-    }[k]
+    return _STRATEGY_SUMMARIES[k].format(**p)
 
 
 def options_sentence(sp: StrategyParams) -> str:
@@ -469,13 +469,24 @@ def options_sentence(sp: StrategyParams) -> str:
     if sp.tp is not None:
         parts.append(f"a {sp.tp:g}% take-profit")
     if sp.sizing == "risk":
-        parts.append(f"position size that risks {sp.size_value:g}% of equity per trade")
+        parts.append(f"a position size that risks {sp.size_value:g}% of equity per trade")
     elif sp.sizing == "percent":
         parts.append(f"{sp.size_value:g}% of equity per trade")
     else:
         parts.append(f"a fixed size of {sp.size_value:g} units")
     side = "long only" if sp.direction == "long" else "long and short"
     return f"Use {', '.join(parts)}; trade {side}, starting capital {sp.capital:,}."
+
+
+# How a short is closed where that differs from the opposite entry signal.
+_SHORT_EXITS = {
+    "rsi_reversion": "A short is closed once RSI falls below {oversold}.",
+    "bollinger": "A short is closed when price crosses back below the middle band.",
+    "donchian": "A short is closed when the close rises above the {exit}-bar highest high.",
+    "stochastic": "A short is closed once %K falls below {oversold}.",
+    "vwap": "A short is closed when price crosses back above VWAP.",
+    "atr_trail": "A short trails a stop the same distance above the close, ratcheting down only.",
+}
 
 
 def explain_strategy(sp: StrategyParams) -> str:
@@ -561,7 +572,7 @@ def explain_strategy(sp: StrategyParams) -> str:
     parts = [
         idea,
         f"{entry}{' ' + short if both else ''}." + ("" if both else " It only trades long."),
-        exit_,
+        exit_ + (f" {_SHORT_EXITS[k].format(**p)}" if both and k in _SHORT_EXITS else ""),
     ]
     if both:
         parts.append("An opposite signal reverses the position.")
@@ -574,18 +585,27 @@ def explain_strategy(sp: StrategyParams) -> str:
         parts.append(
             "Risk management: strategy.exit places "
             + " and ".join(risk)
-            + (", both" if len(risk) == 2 else "")
-            + " priced from strategy.position_avg_price, so the levels follow the real fill."
+            + (
+                "; both are priced from strategy.position_avg_price, so the levels follow the real fill."
+                if len(risk) == 2
+                else "; it is priced from strategy.position_avg_price, so the level follows the real fill."
+            )
         )
     if sp.sizing == "percent":
         parts.append(f"Each trade uses {sp.size_value:g}% of current equity (strategy.percent_of_equity).")
     elif sp.sizing == "fixed":
         parts.append(f"Each trade is a fixed {sp.size_value:g} units (strategy.fixed).")
-    else:
-        stop = "the stop-loss distance" if sp.sl is not None else "an ATR-based stop distance"
+    elif sp.sl is not None or k == "atr_trail":
+        stop = "the stop-loss distance" if sp.sl is not None else "the trailing-stop distance (atrMult × ATR)"
         parts.append(
             f"Position size is risk-based: quantity = equity × {sp.size_value:g}% / {stop}, floored, so a "
-            "stopped-out trade loses about that fraction of the account."
+            "trade stopped out at its initial stop loses about that fraction of the account."
+        )
+    else:
+        parts.append(
+            f"Position size is risk-based: quantity = equity × {sp.size_value:g}% / (2 × ATR(14)), floored - "
+            "the size a 2-ATR stop would allow. The script places no stop-loss order, though, so a losing "
+            "trade is not capped at that amount; add one with strategy.exit(stop=...)."
         )
     parts.append(
         f"The backtest starts with {sp.capital:,} of capital"
@@ -694,44 +714,48 @@ def indicator_shapes() -> Iterator[tuple[str, IndicatorParams]]:
             yield f"indicator/{kind}{'-' + ma if ma else ''}/alerts={alerts}/highlight={highlight}", params
 
 
+_INDICATOR_SUMMARIES: dict[str, str] = {
+    "ma": "{ma_name} {fast} and {slow} moving averages",
+    "rsi": "RSI({length}) with {oversold}/{overbought} levels",
+    "macd": "MACD ({fast}, {slow}, {signal}) with a coloured histogram",
+    "bollinger": "Bollinger Bands ({length}, {mult}) with a filled band",
+    "keltner": "Keltner-style ATR bands around an EMA({length}) at {mult} x ATR",
+    "donchian": "a {length}-bar Donchian channel with its midline",
+    "stochastic": ("the stochastic oscillator %K({k}, smoothing {smooth}) and %D({d})"),
+    "supertrend": "Supertrend (factor {factor}, ATR {atr}) coloured by direction",
+    "vwap": "session VWAP together with an EMA({ema})",
+    "volume_spike": "volume spikes above {mult} x the {length}-bar average volume",
+    "pivots": "pivot highs and lows ({left} bars left, {right} bars right)",
+    "atr": "ATR({length}) with a {smooth}-bar average of the ATR",
+}
+
+
 def indicator_summary(ip: IndicatorParams) -> str:
     p = ip.p
-    return {
-        "ma": f"{MA_NAMES.get(ip.ma, '')} {p.get('fast')} and {p.get('slow')} moving averages",
-        "rsi": f"RSI({p.get('length')}) with {p.get('oversold')}/{p.get('overbought')} levels",
-        "macd": f"MACD ({p.get('fast')}, {p.get('slow')}, {p.get('signal')}) with a coloured histogram",
-        "bollinger": f"Bollinger Bands ({p.get('length')}, {p.get('mult')}) with a filled band",
-        "keltner": f"Keltner-style ATR bands around an EMA({p.get('length')}) at {p.get('mult')} x ATR",
-        "donchian": f"a {p.get('length')}-bar Donchian channel with its midline",
-        "stochastic": (
-            f"the stochastic oscillator %K({p.get('k')}, smoothing {p.get('smooth')}) and %D({p.get('d')})"
-        ),
-        "supertrend": f"Supertrend (factor {p.get('factor')}, ATR {p.get('atr')}) coloured by direction",
-        "vwap": f"session VWAP together with an EMA({p.get('ema')})",
-        "volume_spike": f"volume spikes above {p.get('mult')} x the {p.get('length')}-bar average volume",
-        "pivots": f"pivot highs and lows ({p.get('left')} bars left, {p.get('right')} bars right)",
-        "atr": f"ATR({p.get('length')}) with a {p.get('smooth')}-bar average of the ATR",
-    }[ip.kind]
+    return _INDICATOR_SUMMARIES[ip.kind].format(ma_name=MA_NAMES.get(ip.ma, ""), **p)
+
+
+_INDICATOR_TITLES: dict[str, str] = {
+    "ma": "{ma_name} {fast}/{slow}",
+    "rsi": "RSI {length}",
+    "macd": "MACD",
+    "bollinger": "Bollinger Bands",
+    "keltner": "ATR Bands",
+    "donchian": "Donchian Channel",
+    "stochastic": "Stochastic",
+    "supertrend": "Supertrend",
+    "vwap": "VWAP + EMA",
+    "volume_spike": "Volume Spikes",
+    "pivots": "Pivot Points",
+    "atr": "ATR",
+}
 
 
 def indicator_code(ip: IndicatorParams) -> str:
     p = ip.p
     k = ip.kind
     overlay = k in ("ma", "bollinger", "keltner", "donchian", "supertrend", "vwap", "pivots")
-    title = {
-        "ma": f"{MA_NAMES.get(ip.ma, '')} {p.get('fast')}/{p.get('slow')}",
-        "rsi": f"RSI {p.get('length')}",
-        "macd": "MACD",
-        "bollinger": "Bollinger Bands",
-        "keltner": "ATR Bands",
-        "donchian": "Donchian Channel",
-        "stochastic": "Stochastic",
-        "supertrend": "Supertrend",
-        "vwap": "VWAP + EMA",
-        "volume_spike": "Volume Spikes",
-        "pivots": "Pivot Points",
-        "atr": "ATR",
-    }[k]
+    title = _INDICATOR_TITLES[k].format(ma_name=MA_NAMES.get(ip.ma, ""), **p)
     body: list[str]
     bull = bear = ""
     hl = ""

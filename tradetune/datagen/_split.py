@@ -25,7 +25,7 @@ from tradetune.datagen._core import GENERATOR_VERSION, TASKS, _check_size, resol
 from tradetune.datagen._io import atomic_writer, dumps_record
 from tradetune.errors import InvalidInput
 
-__all__ = ["SPLITS", "distinct_stream", "quotas", "split_dataset"]
+__all__ = ["SPLITS", "distinct_stream", "plan_split", "quotas", "split_dataset"]
 
 SPLITS = ("train", "val", "test")
 # Give up on a family after this many duplicates in a row: it has run out of new items.
@@ -60,6 +60,35 @@ def distinct_stream(task: str, seed: int, used: set[bytes], need: int) -> Iterat
         yield rec
 
 
+def plan_split(
+    train: int, val: int, test: int, seed: int, tasks: Sequence[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Validate a split request and return the records per task for each split.
+
+    Raises InvalidInput for a bad size or seed, an unknown task, or a family whose exact
+    capacity is smaller than what the split needs - before anything is written.
+    """
+    sizes = {
+        "train": _check_size(train, "--train"),
+        "val": _check_size(val, "--val"),
+        "test": _check_size(test, "--test"),
+    }
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidInput(f"--seed: must be a whole number, got {seed!r}")
+    names = resolve_tasks(tasks)
+    per_split = {s: quotas(n, names) for s, n in sizes.items()}
+    for t in names:
+        need = sum(per_split[s][t] for s in SPLITS)
+        cap = TASKS[t].capacity()
+        if cap is not None and need > cap:
+            raise InvalidInput(
+                f"task family {t!r} can produce only {cap:,} distinct instructions, but the split needs "
+                f"{need:,} (train {per_split['train'][t]:,} + val {per_split['val'][t]:,} + test "
+                f"{per_split['test'][t]:,})"
+            )
+    return per_split
+
+
 def split_dataset(  # noqa: PLR0917 - the documented public signature
     out_dir: str | os.PathLike[str],
     train: int,
@@ -77,25 +106,8 @@ def split_dataset(  # noqa: PLR0917 - the documented public signature
     across splits. Families that cannot produce enough distinct items are refused up front
     (exact capacity) or when they run dry, with nothing left on disk.
     """
-    sizes = {
-        "train": _check_size(train, "--train"),
-        "val": _check_size(val, "--val"),
-        "test": _check_size(test, "--test"),
-    }
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidInput(f"--seed: must be a whole number, got {seed!r}")
-    names = resolve_tasks(tasks)
-    per_split = {s: quotas(n, names) for s, n in sizes.items()}
-    for t in names:
-        need = sum(per_split[s][t] for s in SPLITS)
-        cap = TASKS[t].capacity()
-        if cap is not None and need > cap:
-            raise InvalidInput(
-                f"task family {t!r} can produce only {cap:,} distinct instructions, but the split needs "
-                f"{need:,} "
-                f"(train {per_split['train'][t]:,} + val {per_split['val'][t]:,} + test "
-                f"{per_split['test'][t]:,})"
-            )
+    per_split = plan_split(train, val, test, seed, tasks)
+    names = list(per_split["train"])
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InvalidInput(f"--out: {str(out)!r} exists and is not a directory")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ def percentile(sorted_values: list[int], q: float) -> int:
     """Nearest-rank percentile of an ascending list (0 for an empty list)."""
     if not sorted_values:
         return 0
-    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
     return sorted_values[rank - 1]
 
 
@@ -39,8 +40,8 @@ class TaskStats:
 class DatasetStats:
     total: TaskStats
     by_task: dict[str, TaskStats]
-    duplicate_instructions: int
-    duplicate_records: int
+    duplicate_instructions: int  # records whose normalised instruction appeared before
+    duplicate_records: int  # ... and whose normalised response is the same as well
 
     @property
     def duplicate_rate(self) -> float:

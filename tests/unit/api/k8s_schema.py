@@ -23,12 +23,14 @@ from tradetune.api._crd import crd_documents
 Schema = dict[str, Any]
 
 
+@cache
 def crd(kind: str) -> Schema:
     file = {"FineTuneJob": "finetunejobs.yaml", "ModelServe": "modelserves.yaml"}[kind]
     return crd_documents()[file][0]
 
 
 def openapi(kind: str) -> Schema:
+    """The CRD's openAPIV3Schema (cached: callers must not change it)."""
     schema: Schema = crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     return schema
 
@@ -80,14 +82,34 @@ def _validator(kind: str) -> jsonschema.Draft4Validator:
     return jsonschema.Draft4Validator(schema)
 
 
+def _list_type_errors(schema: Schema, value: Any, path: str) -> list[str]:
+    """`x-kubernetes-list-type: set` lists must not repeat an item (the API server checks this)."""
+    out: list[str] = []
+    if isinstance(value, list) and schema.get("type") == "array":
+        if schema.get("x-kubernetes-list-type") == "set":
+            seen: list[Any] = []
+            for item in value:
+                if item in seen:
+                    out.append(f"{path}: duplicate value {item!r}")
+                seen.append(item)
+        for i, item in enumerate(value):
+            out += _list_type_errors(schema.get("items", {}), item, f"{path}[{i}]")
+    elif isinstance(value, dict) and schema.get("type") == "object":
+        for name, child in schema.get("properties", {}).items():
+            if name in value:
+                out += _list_type_errors(child, value[name], f"{path}.{name}" if path else name)
+    return out
+
+
 def schema_errors(obj: dict[str, Any]) -> list[str]:
     """Problems the openAPIV3Schema finds in an object (after defaulting), as 'path: message'."""
     kind = obj.get("kind", "FineTuneJob")
     defaulted = apply_defaults(openapi(kind), obj)
-    return [
+    errors = [
         f"{'.'.join(str(p) for p in e.absolute_path)}: {e.message}"
         for e in _validator(kind).iter_errors(defaulted)
     ]
+    return errors or _list_type_errors(openapi(kind), defaulted, "")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,14 @@ import pytest
 import yaml
 
 from tests.unit.api.k8s_schema import apply_defaults, crd, openapi, schema_errors
-from tradetune.api import FineTuneJob, ModelServe, load_documents, parse_finetunejob, parse_modelserve
+from tradetune.api import (
+    FineTuneJob,
+    ModelServe,
+    load_documents,
+    parse_finetunejob,
+    parse_modelserve,
+    printer_row,
+)
 from tradetune.api._crd import SchemaError, crd_documents, render_crds, structural_schema
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -245,3 +252,38 @@ def test_translator_refuses_untranslatable_shapes() -> None:
         structural_schema({"anyOf": [{"type": "string"}, {"type": "integer"}]}, {}, "x")
     with pytest.raises(SchemaError, match="no type"):
         structural_schema({}, {}, "spec.anything")
+
+
+def test_printer_row_follows_the_columns() -> None:
+    job = parse_finetunejob({"baseModel": {"name": "a/b"}, "dataset": {"generate": {}}}).to_yaml_dict()
+    job["status"] = {
+        "phase": "Failed",
+        "metrics": {"perplexity": 9.5, "pineSyntaxScore": 0.4},
+        "gate": {"passed": False, "summary": "Failed: perplexity"},
+        "jobName": "x-train",
+    }
+    assert printer_row(job) == {
+        "Name": "finetunejob",
+        "Phase": "Failed",
+        "Perplexity": 9.5,
+        "Pine": 0.4,
+        "Gate": "Failed: perplexity",
+    }
+    assert printer_row(job, wide=True)["Job"] == "x-train"
+    serve = {
+        "kind": "ModelServe",
+        "metadata": {"name": "srv"},
+        "spec": {"replicas": 2},
+        "status": {
+            "conditions": [{"type": "Progressing", "status": "True"}, {"type": "Ready", "status": "False"}],
+            "servedModel": {"name": "trading", "fineTuneJob": "job"},
+        },
+    }
+    assert printer_row(serve) == {
+        "Name": "srv",
+        "Ready": "False",
+        "Model": "trading",
+        "Replicas": 2,
+        "Endpoint": None,
+    }
+    assert printer_row(serve, wide=True)["FineTuneJob"] == "job"

@@ -1,0 +1,219 @@
+"""kopf handlers: thin triggers into `Runtime` (see runtime.py) and kopf's own settings.
+
+- FineTuneJob / ModelServe create, resume (operator restart) and update → reconcile that object;
+  delete → delete its children (a finalizer holds the object until done); a timer reconciles
+  objects that are still moving, as a safety net for missed events.
+- Job and Pod events (labelled `tradetune.dev/finetunejob`) → reconcile the owning FineTuneJob;
+  Deployment events (component server) → reconcile the owning ModelServe.
+kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds only ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from tradetune.api import GROUP, VERSION
+from tradetune.operator import builders, kube
+from tradetune.operator.metrics import OperatorMetrics
+from tradetune.operator.runtime import Runtime
+from tradetune.operator.settings import load_settings
+
+FINALIZER = "tradetune.dev/finalizer"
+# The timer interval must be known when this module is imported; it comes from the same variable.
+RESYNC_SECONDS = float(os.environ.get("TRADETUNE_RESYNC_SECONDS") or 60.0)
+MANAGED = {builders.MANAGED_BY_LABEL: builders.MANAGED_BY}
+CHILD_SELECTOR = f"{builders.FTJ_LABEL},{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
+SERVER_SELECTOR = f"{builders.COMPONENT_LABEL}=server,{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
+
+
+def _runtime(memo: Any) -> Runtime:
+    runtime = getattr(memo, "tradetune", None)
+    if not isinstance(runtime, Runtime):
+        raise kopf.TemporaryError("the operator is still starting", delay=1)
+    return runtime
+
+
+def configure(settings: kopf.OperatorSettings, ours: Any) -> None:
+    """kopf settings that follow from ours (also used by tests that run the operator)."""
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="tradetune.dev")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="tradetune.dev", key="last-handled-configuration"
+    )
+    # The API server closes each watch after this many seconds and kopf reopens it from the
+    # last resourceVersion, so a silently broken stream cannot stall the operator for long.
+    settings.watching.server_timeout = ours.watch_server_timeout
+    settings.watching.client_timeout = ours.watch_client_timeout
+    settings.watching.connect_timeout = 30
+    settings.watching.label_selectors["v1", "pods"] = CHILD_SELECTOR
+    settings.watching.label_selectors["batch/v1", "jobs"] = CHILD_SELECTOR
+    settings.watching.label_selectors["apps/v1", "deployments"] = SERVER_SELECTOR
+    settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 30
+    # CRDs are installed before the operator (Helm does): no need to list CRDs and namespaces.
+    settings.scanning.disabled = True
+    settings.posting.level = logging.INFO
+    settings.posting.reporting_component = "tradetune-operator"
+    settings.execution.max_workers = 4
+    if ours.cluster_peering is not None:
+        settings.peering.clusterwide = ours.cluster_peering
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: Any) -> None:
+    ours = load_settings()
+    configure(settings, ours)
+    metrics = OperatorMetrics()
+    metrics.serve(ours.metrics_port)
+    memo.tradetune = Runtime(settings=ours, metrics=metrics)
+    logger.info(
+        "TradeTune operator: namespaces=%s trainer=%s server=%s metrics=:%s",
+        ",".join(ours.namespaces) or "(all)",
+        ours.trainer_image,
+        ours.server_image,
+        ours.metrics_port,
+    )
+
+
+@kopf.on.login()
+def login(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> kopf.ConnectionInfo:
+    """The service account in a pod, `$KUBECONFIG` elsewhere; our own client uses the same."""
+    info = kopf.login_with_service_account(settings=settings, **kwargs) or kopf.login_with_kubeconfig(
+        settings=settings, **kwargs
+    )
+    if info is None:
+        raise kopf.LoginError("no credentials: run in a pod with a service account or set KUBECONFIG")
+    runtime = getattr(memo, "tradetune", None)
+    if isinstance(runtime, Runtime):
+
+        async def relogin() -> kopf.ConnectionInfo | None:
+            return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
+                settings=settings
+            )
+
+        if runtime.client is None:
+            runtime.client = kube.KubeClient(info, relogin=relogin)
+    return info
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: Any, **_: Any) -> None:
+    runtime = getattr(memo, "tradetune", None)
+    if isinstance(runtime, Runtime):
+        await runtime.close()
+
+
+@kopf.on.probe(id="reconciles")
+def probe(memo: Any, **_: Any) -> int:
+    """Reconciles in flight, shown in the liveness answer (`/healthz`)."""
+    runtime = getattr(memo, "tradetune", None)
+    return runtime.ftj.busy + runtime.mserve.busy if isinstance(runtime, Runtime) else 0
+
+
+async def _reconcile(runner_kind: str, memo: Any, namespace: str, name: str) -> None:
+    runtime = _runtime(memo)
+    runner = runtime.ftj if runner_kind == "ftj" else runtime.mserve
+    try:
+        await runner.run(namespace, name)
+    except kube.TransientApiError as exc:
+        runtime.metrics.reconcile_error(runner.kind)
+        raise kopf.TemporaryError(str(exc), delay=5) from exc
+    except kube.ApiError as exc:
+        runtime.metrics.reconcile_error(runner.kind)
+        raise kopf.TemporaryError(str(exc), delay=15) from exc
+
+
+# -- FineTuneJob ------------------------------------------------------------------------
+
+
+@kopf.on.resume(GROUP, VERSION, "finetunejobs", id="reconcile")
+@kopf.on.create(GROUP, VERSION, "finetunejobs", id="reconcile")
+@kopf.on.update(GROUP, VERSION, "finetunejobs", id="reconcile")
+async def finetunejob_changed(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+    await _reconcile("ftj", memo, str(namespace), name)
+
+
+@kopf.on.delete(GROUP, VERSION, "finetunejobs", id="cleanup")
+async def finetunejob_deleted(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+    runtime = _runtime(memo)
+    try:
+        await runtime.delete_finetunejob(str(namespace), name)
+    except (kube.TransientApiError, kube.ApiError) as exc:
+        raise kopf.TemporaryError(str(exc), delay=5) from exc
+
+
+def _moving(status: Any, meta: Any) -> bool:
+    """Whether a periodic reconcile can change anything (finished objects are left alone)."""
+    status = status or {}
+    if status.get("observedGeneration") != meta.get("generation"):
+        return True
+    if status.get("phase") not in ("Succeeded", "Failed"):
+        return True
+    return any(
+        c.get("type") == "Promoted" and c.get("reason") == "ModelServeNotFound"
+        for c in status.get("conditions") or []
+    )
+
+
+@kopf.timer(
+    GROUP, VERSION, "finetunejobs", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS
+)
+async def finetunejob_resync(
+    namespace: str | None, name: str, status: Any, meta: Any, memo: Any, **_: Any
+) -> None:
+    if _moving(status, meta):
+        _runtime(memo).ftj.trigger(str(namespace), name)
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={builders.FTJ_LABEL: kopf.PRESENT, **MANAGED})
+async def job_event(namespace: str | None, labels: Any, type: str | None, memo: Any, **_: Any) -> None:
+    # A Job appears because this operator created it (the reconcile that did so wrote the status)
+    # or is listed at start-up (resume handlers reconcile every job then): only changes matter.
+    if type in (None, "ADDED"):
+        return
+    runtime = getattr(memo, "tradetune", None)
+    if isinstance(runtime, Runtime):
+        runtime.ftj.trigger(str(namespace), labels[builders.FTJ_LABEL])
+
+
+@kopf.on.event("", "v1", "pods", labels={builders.FTJ_LABEL: kopf.PRESENT, **MANAGED})
+async def pod_event(namespace: str | None, labels: Any, memo: Any, **_: Any) -> None:
+    runtime = getattr(memo, "tradetune", None)
+    if isinstance(runtime, Runtime):
+        runtime.ftj.trigger(str(namespace), labels[builders.FTJ_LABEL])
+
+
+# -- ModelServe -------------------------------------------------------------------------
+
+
+@kopf.on.resume(GROUP, VERSION, "modelserves", id="reconcile")
+@kopf.on.create(GROUP, VERSION, "modelserves", id="reconcile")
+@kopf.on.update(GROUP, VERSION, "modelserves", id="reconcile")
+async def modelserve_changed(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+    await _reconcile("mserve", memo, str(namespace), name)
+
+
+@kopf.on.delete(GROUP, VERSION, "modelserves", id="cleanup")
+async def modelserve_deleted(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+    runtime = _runtime(memo)
+    try:
+        await runtime.delete_modelserve(str(namespace), name)
+    except (kube.TransientApiError, kube.ApiError) as exc:
+        raise kopf.TemporaryError(str(exc), delay=5) from exc
+
+
+@kopf.timer(GROUP, VERSION, "modelserves", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+async def modelserve_resync(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+    _runtime(memo).mserve.trigger(str(namespace), name)
+
+
+@kopf.on.event("apps", "v1", "deployments", labels={builders.COMPONENT_LABEL: "server", **MANAGED})
+async def server_event(namespace: str | None, labels: Any, memo: Any, **_: Any) -> None:
+    runtime = getattr(memo, "tradetune", None)
+    instance = labels.get(builders.INSTANCE_LABEL)
+    if isinstance(runtime, Runtime) and instance:
+        runtime.mserve.trigger(str(namespace), instance)

@@ -1,0 +1,636 @@
+"""What a FineTuneJob's children and status should be: a pure function of what is observed.
+
+`decide(body, observed, settings, now)` takes the FineTuneJob as the API server returned it,
+its trainer Job and pods (and the promotion target when needed) and returns a `Decision`:
+children to create, patches to send, the complete new status and the Events to post.
+Nothing here talks to the API server, so every transition is unit-tested directly; the
+handlers only fetch, call `decide` and apply.
+
+Lifecycle: Pending (Job created, pod not running) → Running (trainer pod running) →
+Evaluating (the pod succeeded; its TrainResult is in the status) → Succeeded (gate passed,
+promoted if asked) or Failed (invalid spec, training failure, gate failed). Suspended while
+`spec.suspend` holds the Job. A restarted operator recomputes the same status from the same
+observations: the Job is found by its deterministic name and never created twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from tradetune.api import (
+    API_VERSION,
+    Artifacts,
+    EvalMetrics,
+    FineTuneJob,
+    FineTuneJobStatus,
+    GateResult,
+    TrainResult,
+    gate,
+    get_condition,
+    parse_finetunejob,
+    rfc3339,
+    set_condition,
+)
+from tradetune.errors import InvalidInput, SpecError
+from tradetune.operator import builders
+from tradetune.operator.settings import OperatorSettings
+
+# Waiting reasons of a container that will not fix themselves quickly: the job is Stalled.
+STALLED_WAITING = frozenset(
+    {
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "CrashLoopBackOff",
+    }
+)
+# Ready reasons that deserve a Warning event.
+WARNING_REASONS = frozenset(
+    {
+        "InvalidSpec",
+        "OOMKilled",
+        "DeadlineExceeded",
+        "BackoffLimitExceeded",
+        "TrainerFailed",
+        "JobDeleted",
+        "JobConflict",
+        "ResultUnavailable",
+        "BadTrainerResult",
+        "GateFailed",
+        "Evicted",
+        *STALLED_WAITING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What exists in the cluster for one FineTuneJob."""
+
+    job: dict[str, Any] | None = None
+    pods: list[dict[str, Any]] = field(default_factory=list)
+    model_serve: dict[str, Any] | None = None
+
+
+@dataclass
+class Decision:
+    """Everything the handler must do for one reconcile, in order: create, patch, status, events."""
+
+    status: dict[str, Any] | None = None  # the whole new status (camelCase), None: leave it alone
+    create: list[dict[str, Any]] = field(default_factory=list)
+    job_patch: dict[str, Any] | None = None
+    model_serve_create: dict[str, Any] | None = None
+    model_serve_patch: dict[str, Any] | None = None
+    events: list[Event] = field(default_factory=list)
+    requeue_after: float | None = None  # 0: reconcile again at once (e.g. Evaluating → gate)
+    training_seconds: float | None = None  # set once, when training ends (for the histogram)
+    gate_result: bool | None = None  # set when the gate was evaluated in this pass
+    promoted: bool = False
+    spec: FineTuneJob | None = None  # the parsed object, for the caller's metrics
+
+
+def needs_model_serve(body: dict[str, Any]) -> bool:
+    """Whether `decide` needs the promotion target observed (only when a promotion may happen)."""
+    spec = body.get("spec") or {}
+    promote = spec.get("promote") if isinstance(spec, dict) else None
+    if not isinstance(promote, dict) or not promote.get("modelServe"):
+        return False
+    status = body.get("status") or {}
+    return status.get("phase") in ("Evaluating", "Succeeded", "Failed") or bool(status.get("metrics"))
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def phase_since(body: dict[str, Any]) -> float | None:
+    """When the object entered its current phase, as far as its status tells (Unix seconds)."""
+    status = body.get("status") or {}
+    phase = status.get("phase")
+    conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+    if phase == "Running":
+        stamp = status.get("startTime")
+    elif phase in ("Succeeded", "Failed"):
+        stamp = status.get("completionTime")
+    elif phase == "Evaluating":
+        stamp = (conditions.get("Evaluated") or {}).get("lastTransitionTime")
+    else:
+        stamp = (body.get("metadata") or {}).get("creationTimestamp")
+    moment = _parse_time(stamp)
+    return moment.timestamp() if moment is not None else None
+
+
+def _old_status(body: dict[str, Any]) -> FineTuneJobStatus:
+    raw = body.get("status")
+    if not isinstance(raw, dict):
+        return FineTuneJobStatus()
+    try:
+        return FineTuneJobStatus.model_validate(raw)
+    except ValidationError:
+        return FineTuneJobStatus()  # unreadable: recomputed from the children
+
+
+def _dump(status: FineTuneJobStatus) -> dict[str, Any]:
+    return status.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _validate(body: dict[str, Any], settings: OperatorSettings) -> FineTuneJob:
+    """The parsed FineTuneJob, or SpecError with field paths (the api models plus operator rules)."""
+    meta = body.get("metadata") or {}
+    keep = ("name", "namespace", "uid", "generation", "labels", "annotations")
+    obj = {
+        "apiVersion": body.get("apiVersion", API_VERSION),
+        "kind": "FineTuneJob",
+        "metadata": {k: meta[k] for k in keep if k in meta},
+        "spec": body.get("spec"),
+    }
+    ftj = parse_finetunejob(obj)
+    problems: list[tuple[str, str]] = []
+    if ftj.spec.promote is not None and ftj.spec.output is None:
+        problems.append(("spec.output", "required when spec.promote is set (the model must outlive the pod)"))
+    try:
+        builders.resolve_resources(ftj.spec.resources, settings)
+    except SpecError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)
+    return ftj
+
+
+@dataclass(frozen=True)
+class PodView:
+    """One trainer pod, reduced to what the lifecycle needs."""
+
+    name: str
+    created: str
+    state: Literal["pending", "stalled", "running", "succeeded", "failed"]
+    reason: str = ""
+    message: str = ""
+    started: str | None = None
+    finished: str | None = None
+    result: TrainResult | None = None
+    result_error: str | None = None
+
+
+def _trainer_status(pod: dict[str, Any]) -> dict[str, Any]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        if status.get("name") == builders.TRAINER_CONTAINER:
+            return dict(status)
+    return dict(statuses[0]) if statuses else {}
+
+
+def view_pod(pod: dict[str, Any]) -> PodView:
+    """Classify a trainer pod and pull out its failure reason and TrainResult."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    phase = status.get("phase", "Pending")
+    container = _trainer_status(pod)
+    state = container.get("state") or {}
+    name, created = str(meta.get("name", "")), str(meta.get("creationTimestamp", ""))
+    terminated = state.get("terminated") or {}
+    message = str(terminated.get("message") or "")
+    result: TrainResult | None = None
+    result_error: str | None = None
+    if message.strip().startswith("{"):
+        try:
+            result = TrainResult.from_termination_message(message)
+        except InvalidInput as exc:
+            result_error = exc.message
+    if phase == "Succeeded":
+        return PodView(
+            name,
+            created,
+            "succeeded",
+            started=terminated.get("startedAt") or status.get("startTime"),
+            finished=terminated.get("finishedAt"),
+            result=result,
+            result_error=result_error if message else "the trainer wrote no termination message",
+        )
+    if phase == "Failed":
+        exit_code = terminated.get("exitCode")
+        if terminated.get("reason") == "OOMKilled":
+            reason = "OOMKilled"
+            text = f"the trainer was killed for exceeding its memory limit (exit code {exit_code})"
+        elif result is not None and result.outcome == "Failed":
+            reason, text = result.reason, result.message or result.reason
+        elif status.get("reason"):
+            reason, text = str(status["reason"]), str(status.get("message") or status["reason"])
+        else:
+            reason = "TrainerFailed"
+            tail = message.strip().splitlines()[-1][:300] if message.strip() else ""
+            text = f"the trainer exited with code {exit_code}" + (f": {tail}" if tail else "")
+        return PodView(
+            name,
+            created,
+            "failed",
+            reason,
+            text,
+            started=terminated.get("startedAt") or status.get("startTime"),
+            finished=terminated.get("finishedAt"),
+            result=result,
+        )
+    waiting = state.get("waiting") or {}
+    if waiting.get("reason") in STALLED_WAITING:
+        return PodView(name, created, "stalled", str(waiting["reason"]), str(waiting.get("message") or ""))
+    if phase == "Running" and "running" in state:
+        return PodView(
+            name, created, "running", started=state["running"].get("startedAt") or status.get("startTime")
+        )
+    return PodView(
+        name, created, "pending", str(waiting.get("reason") or ""), str(waiting.get("message") or "")
+    )
+
+
+def _job_condition(job: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind and cond.get("status") == "True":
+            return dict(cond)
+    return None
+
+
+def _owned_by(obj: dict[str, Any], uid: str) -> bool:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(ref.get("uid") == uid for ref in refs)
+
+
+class _Builder:
+    """Accumulates the new status and its events from the old one."""
+
+    def __init__(self, old: FineTuneJobStatus, generation: int | None, now: datetime) -> None:
+        self.old = old
+        self.new = old.model_copy(deep=True)
+        self.new.observed_generation = generation
+        self.generation = generation
+        self.now = now
+        self.stamp = rfc3339(now)
+
+    def cond(self, type_: str, status: bool | Literal["Unknown"], reason: str, message: str = "") -> None:
+        self.new.conditions = set_condition(
+            self.new.conditions, type_, status, reason, message, self.generation, self.stamp
+        )
+
+    def ready(self, ok: bool, reason: str, message: str) -> None:
+        self.cond("Ready", ok, reason, message)
+        self.new.message = message
+
+    def events(self) -> list[Event]:
+        """One event per changed Ready/GatePassed/Promoted condition: the user-visible transitions."""
+        out: list[Event] = []
+        for type_ in ("Ready", "GatePassed", "Promoted"):
+            new = get_condition(self.new.conditions, type_)
+            old = get_condition(self.old.conditions, type_)
+            if new is None or (
+                old is not None
+                and (old.status, old.reason, old.message) == (new.status, new.reason, new.message)
+            ):
+                continue
+            warn = new.reason in WARNING_REASONS or (type_ != "Ready" and new.status == "False")
+            out.append(Event("Warning" if warn else "Normal", new.reason, new.message or new.reason))
+        return out
+
+
+def _metrics_summary(metrics: EvalMetrics | None) -> str:
+    if metrics is None:
+        return "no metrics reported"
+    parts = []
+    for name in ("perplexity", "evalLoss", "taskAccuracy", "pineSyntaxScore", "pineParseRate"):
+        value = metrics.value(name)
+        if value is not None:
+            parts.append(f"{name} {value:.4g}")
+    return ", ".join(parts) or "no metrics reported"
+
+
+def _fail(b: _Builder, reason: str, message: str, *, trained: bool | None = False) -> None:
+    b.new.phase = "Failed"
+    b.cond("Failed", True, reason, message)
+    b.cond("Succeeded", False, reason, message)
+    if trained is not None:
+        b.cond("Trained", trained, reason, message)
+    b.ready(False, reason, message)
+    if b.new.completion_time is None:
+        b.new.completion_time = b.stamp
+
+
+def decide(
+    body: dict[str, Any], observed: Observed, settings: OperatorSettings, now: datetime | None = None
+) -> Decision:
+    """The next step for one FineTuneJob (see the module docstring)."""
+    now = now or datetime.now(UTC)
+    meta = body.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return Decision()  # the delete handler cleans up
+    generation = meta.get("generation")
+    old = _old_status(body)
+    b = _Builder(old, generation, now)
+    decision = Decision()
+
+    try:
+        ftj = _validate(body, settings)
+    except SpecError as exc:
+        _fail(b, "InvalidSpec", exc.message, trained=None)
+        return _finish(b, decision)
+    decision.spec = ftj
+    name, uid = str(ftj.metadata.name), str(ftj.metadata.uid)
+    jname = builders.job_name(name)
+    b.new.job_name = jname
+    job = observed.job
+
+    if job is not None and not _owned_by(job, uid):
+        b.cond("Stalled", True, "JobConflict", f"Job {jname} exists but belongs to another object")
+        b.ready(
+            False, "JobConflict", f"Job {jname} exists but belongs to another object; waiting for it to go"
+        )
+        decision.requeue_after = 10.0
+        return _finish(b, decision)
+
+    failed_condition = get_condition(old.conditions, "Failed")
+    failed_reason = (
+        failed_condition.reason if failed_condition is not None and failed_condition.status == "True" else ""
+    )
+    if old.phase == "Failed" and failed_reason == "InvalidSpec":
+        b.cond("Failed", False, "SpecValid", "the spec is valid now")
+        b.cond("Succeeded", "Unknown", "SpecValid", "")
+        b.new.phase = None
+        b.new.completion_time = None
+
+    # Metrics recorded: the rest is gating and promotion, re-run whenever the spec changes.
+    if (
+        old.metrics is not None
+        and old.phase in ("Evaluating", "Succeeded", "Failed")
+        and failed_reason != "InvalidSpec"
+    ):
+        if old.phase == "Failed" and failed_reason != "GateFailed":
+            return _finish(b, decision)
+        settled = (
+            old.phase != "Evaluating"
+            and old.observed_generation == generation
+            and not _promotion_due(ftj, old, observed)
+        )
+        if settled:
+            return _finish(b, decision)
+        _gate_and_promote(ftj, b, observed, decision)
+        return _finish(b, decision)
+
+    if job is None:
+        phase = b.new.phase  # the old phase, unless an invalid spec was just fixed
+        if old.job_name and phase not in (None, "Failed", "Succeeded") and old.attempts > 0:
+            _fail(b, "JobDeleted", f"the trainer Job {jname} was deleted before it finished")
+            return _finish(b, decision)
+        if phase in ("Failed", "Succeeded"):
+            return _finish(b, decision)
+        decision.create = [builders.config_map(ftj), builders.training_job(ftj, settings)]
+        if ftj.spec.suspend:
+            b.new.phase = "Suspended"
+            b.ready(False, "Suspended", f"Job {jname} created suspended; set spec.suspend to false to start")
+        else:
+            b.new.phase = "Pending"
+            b.ready(False, "JobCreated", f"created trainer Job {jname}; waiting for its pod")
+        return _finish(b, decision)
+
+    _follow_job(ftj, job, observed.pods, b, decision)
+    return _finish(b, decision)
+
+
+def _promotion_due(ftj: FineTuneJob, status: FineTuneJobStatus, observed: Observed) -> bool:
+    if ftj.spec.promote is None or status.gate is None or not status.gate.passed:
+        return False
+    return _model_serve_change(ftj, observed.model_serve) is not None or (
+        observed.model_serve is None and ftj.spec.promote.create
+    )
+
+
+def _model_serve_change(ftj: FineTuneJob, ms: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The merge patch a ModelServe needs to serve this job; None when it already does."""
+    if ms is None:
+        return None
+    want = builders.model_serve_for_promotion(ftj, existing=ms)
+    assert want is not None
+    spec_model = (ms.get("spec") or {}).get("model") or {}
+    annotations = (ms.get("metadata") or {}).get("annotations") or {}
+    stamp = want["metadata"]["annotations"][builders.PROMOTED_FROM_ANNOTATION]
+    current = spec_model.get("fromFineTuneJob") == ftj.metadata.name and not spec_model.get("path")
+    if current and annotations.get(builders.PROMOTED_FROM_ANNOTATION) == stamp:
+        return None
+    return want
+
+
+def _follow_job(
+    ftj: FineTuneJob, job: dict[str, Any], pods: list[dict[str, Any]], b: _Builder, decision: Decision
+) -> None:
+    """Pending/Running/Suspended/Evaluating/Failed from the Job's and its pods' status."""
+    jname = builders.job_name(str(ftj.metadata.name))
+    job_spec = job.get("spec") or {}
+    job_status = job.get("status") or {}
+    views = sorted((view_pod(p) for p in pods), key=lambda v: (v.created, v.name))
+    counted = (
+        int(job_status.get("failed") or 0)
+        + int(job_status.get("succeeded") or 0)
+        + int(job_status.get("active") or 0)
+    )
+    b.new.attempts = max(b.old.attempts, len(views), counted)
+    complete = _job_condition(job, "Complete") or _job_condition(job, "SuccessCriteriaMet")
+    failed = _job_condition(job, "Failed") or _job_condition(job, "FailureTarget")
+    finished = complete is not None or failed is not None
+
+    if not finished and bool(job_spec.get("suspend")) != ftj.spec.suspend:
+        decision.job_patch = {"spec": {"suspend": ftj.spec.suspend}}
+        decision.events.append(
+            Event(
+                "Normal",
+                "Suspended" if ftj.spec.suspend else "Resumed",
+                f"Job {jname} {'suspended' if ftj.spec.suspend else 'resumed'}",
+            )
+        )
+
+    started = next((v.started for v in views if v.started), None) or job_status.get("startTime")
+    if b.new.start_time is None and started and any(v.state not in {"pending", "stalled"} for v in views):
+        b.new.start_time = started
+
+    succeeded = next((v for v in reversed(views) if v.state == "succeeded"), None)
+    if complete is not None or succeeded is not None:
+        _record_result(ftj, job, succeeded, b, decision)
+        return
+    last_failed = next((v for v in reversed(views) if v.state == "failed"), None)
+    if failed is not None:
+        job_reason = str(failed.get("reason") or "BackoffLimitExceeded")
+        if job_reason == "DeadlineExceeded":
+            reason = "DeadlineExceeded"
+            message = (
+                f"Job {jname} ran longer than activeDeadlineSeconds ({ftj.spec.active_deadline_seconds}s)"
+            )
+        elif last_failed is not None:
+            reason = last_failed.reason
+            message = f"attempt {b.new.attempts} failed: {last_failed.message}; no retries left"
+        else:
+            reason, message = job_reason, str(failed.get("message") or job_reason)
+        b.new.completion_time = job_status.get("completionTime") or b.stamp
+        _fail(b, reason, message)
+        decision.training_seconds = _seconds(b.new.start_time, b.new.completion_time)
+        return
+
+    # A Job runs one pod at a time: a live pod is the current attempt. (Creation timestamps have
+    # one-second precision, so they cannot order a quick retry after its failed predecessor.)
+    live = [v for v in views if v.state in ("pending", "stalled", "running")]
+    latest = live[-1] if live else (views[-1] if views else None)
+    if ftj.spec.suspend:
+        b.new.phase = "Suspended"
+        b.ready(False, "Suspended", f"Job {jname} is suspended; set spec.suspend to false to resume")
+        _clear_stalled(b)
+        return
+    if latest is None:
+        b.new.phase = "Pending"
+        b.ready(False, "JobCreated", f"created trainer Job {jname}; waiting for its pod")
+        return
+    if latest.state == "running":
+        b.new.phase = "Running"
+        b.ready(False, "Training", f"trainer pod {latest.name} is running (attempt {b.new.attempts})")
+        _clear_stalled(b)
+        return
+    if latest.state == "stalled":
+        b.new.phase = "Pending"
+        text = f"trainer pod {latest.name} cannot start: {latest.reason}" + (
+            f": {latest.message}" if latest.message else ""
+        )
+        b.cond("Stalled", True, latest.reason, text)
+        b.ready(False, latest.reason, text)
+        return
+    if latest.state == "failed":
+        b.new.phase = "Pending"
+        retries = ftj.spec.backoff_limit
+        text = f"attempt {b.new.attempts} failed: {latest.message}; the Job retries (backoffLimit {retries})"
+        b.ready(False, latest.reason, text)
+        return
+    b.new.phase = "Pending"
+    b.ready(
+        False,
+        "PodPending",
+        f"trainer pod {latest.name} is pending" + (f": {latest.reason}" if latest.reason else ""),
+    )
+
+
+def _clear_stalled(b: _Builder) -> None:
+    if get_condition(b.new.conditions, "Stalled") is not None:
+        b.cond("Stalled", False, "Progressing", "")
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    a, z = _parse_time(start), _parse_time(end)
+    return (z - a).total_seconds() if a is not None and z is not None else None
+
+
+def _record_result(
+    ftj: FineTuneJob, job: dict[str, Any], pod: PodView | None, b: _Builder, decision: Decision
+) -> None:
+    """The pod succeeded: its TrainResult becomes status.metrics/artifacts; gating comes next."""
+    job_status = job.get("status") or {}
+    end = (pod.finished if pod is not None else None) or job_status.get("completionTime") or b.stamp
+    b.new.completion_time = None
+    decision.training_seconds = _seconds(b.new.start_time or (pod.started if pod else None), end)
+    if pod is None:
+        _fail(b, "ResultUnavailable", "the trainer pod is gone, so its TrainResult cannot be read")
+        return
+    if pod.result is None:
+        _fail(
+            b,
+            "BadTrainerResult",
+            pod.result_error or "the trainer's termination message is not a TrainResult",
+        )
+        return
+    result = pod.result
+    if result.outcome == "Failed":
+        _fail(b, result.reason, result.message or result.reason)
+        return
+    if b.new.start_time is None:
+        b.new.start_time = pod.started
+    b.new.metrics = result.metrics or EvalMetrics()
+    b.new.base_metrics = result.base_metrics
+    b.new.artifacts = result.artifacts or Artifacts()
+    b.new.phase = "Evaluating"
+    b.cond("Trained", True, "TrainingSucceeded", f"trainer pod {pod.name} finished: {result.reason}")
+    b.cond("Evaluated", True, "MetricsRecorded", _metrics_summary(result.metrics))
+    b.ready(False, "Evaluating", f"training finished ({_metrics_summary(result.metrics)}); checking the gate")
+    decision.requeue_after = 0.0
+
+
+def _gate_and_promote(ftj: FineTuneJob, b: _Builder, observed: Observed, decision: Decision) -> None:
+    assert b.new.metrics is not None
+    evaluation = ftj.spec.evaluation
+    result: GateResult = gate(
+        b.new.metrics, evaluation.thresholds, b.new.base_metrics, compare_to_base=evaluation.compare_to_base
+    )
+    if (
+        b.old.gate is None
+        or b.old.gate.model_dump() != result.model_dump()
+        or b.old.observed_generation != b.generation
+    ):
+        decision.gate_result = result.passed
+    b.new.gate = result
+    detail = "; ".join(v.message for v in result.verdicts) or "no thresholds set"
+    if b.new.completion_time is None:
+        b.new.completion_time = b.stamp
+    if not result.passed:
+        b.cond("GatePassed", False, "ThresholdsNotMet", f"{result.summary}: {detail}")
+        if ftj.spec.promote is not None:
+            b.cond("Promoted", False, "GateFailed", "the gate failed, so nothing was promoted")
+        _fail(b, "GateFailed", f"the model did not pass its gate: {result.summary}", trained=None)
+        return
+    b.cond("GatePassed", True, "ThresholdsMet", f"{result.summary}: {detail}")
+    b.new.phase = "Succeeded"
+    b.cond("Failed", False, "GatePassed", "")
+    b.cond("Succeeded", True, "GatePassed", f"trained, evaluated and passed the gate ({result.summary})")
+    promote = ftj.spec.promote
+    if promote is None:
+        b.ready(True, "Succeeded", f"trained, evaluated and passed the gate ({result.summary})")
+        return
+    ms = observed.model_serve
+    if ms is None and not promote.create:
+        text = f"ModelServe {promote.model_serve} does not exist (set spec.promote.create to create it)"
+        b.cond("Promoted", False, "ModelServeNotFound", text)
+        b.ready(True, "Succeeded", f"passed the gate ({result.summary}); not promoted: {text}")
+        decision.requeue_after = 60.0
+        return
+    if ms is None:
+        decision.model_serve_create = builders.model_serve_for_promotion(ftj, existing=None)
+        decision.promoted = True
+    else:
+        patch = _model_serve_change(ftj, ms)
+        if patch is not None:
+            decision.model_serve_patch = patch
+            decision.promoted = True
+    text = f"ModelServe {promote.model_serve} serves this job's model"
+    b.cond("Promoted", True, "Promoted", text)
+    b.ready(
+        True,
+        "Succeeded",
+        f"passed the gate ({result.summary}) and promoted to ModelServe {promote.model_serve}",
+    )
+
+
+def _finish(b: _Builder, decision: Decision) -> Decision:
+    new = _dump(b.new)
+    old = _dump(b.old)
+    if new != old:
+        decision.status = new
+        decision.events = [*decision.events, *b.events()]
+    if b.old.phase in ("Evaluating", "Succeeded", "Failed"):
+        decision.training_seconds = None  # observed once, on the transition out of training
+    return decision

@@ -1,0 +1,268 @@
+"""What a ModelServe's Deployment, Service and status should be: a pure function of observations.
+
+The Deployment rolls with maxUnavailable 0, so the Ready condition only becomes True when every
+replica runs the current model; while a new model loads, the old pods keep answering.
+When the model cannot be resolved (the FineTuneJob is gone or has not succeeded), an existing
+Deployment is left serving what it serves and the ModelServe reports Degraded or waits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from tradetune.api import (
+    API_VERSION,
+    FineTuneJob,
+    FineTuneJobStatus,
+    ModelServe,
+    ModelServeStatus,
+    ServedModel,
+    get_condition,
+    parse_finetunejob,
+    parse_modelserve,
+    rfc3339,
+    set_condition,
+)
+from tradetune.errors import SpecError
+from tradetune.operator import builders
+from tradetune.operator.reconcile_finetunejob import Event
+from tradetune.operator.settings import OperatorSettings
+
+
+@dataclass(frozen=True)
+class ServeObserved:
+    deployment: dict[str, Any] | None = None
+    service: dict[str, Any] | None = None
+    fine_tune_job: dict[str, Any] | None = None
+
+
+@dataclass
+class ServeDecision:
+    status: dict[str, Any] | None = None
+    create: list[dict[str, Any]] = field(default_factory=list)
+    patch: list[dict[str, Any]] = field(default_factory=list)  # full desired manifests to merge-patch
+    events: list[Event] = field(default_factory=list)
+    ready_replicas: int = 0
+    desired_replicas: int = 0
+    degraded: bool = False
+
+
+def _subset(body: dict[str, Any], kind: str) -> dict[str, Any]:
+    meta = body.get("metadata") or {}
+    keep = ("name", "namespace", "uid", "generation", "labels", "annotations")
+    return {
+        "apiVersion": body.get("apiVersion", API_VERSION),
+        "kind": kind,
+        "metadata": {k: meta[k] for k in keep if k in meta},
+        "spec": body.get("spec"),
+    }
+
+
+def _source_job(body: dict[str, Any] | None) -> FineTuneJob | None:
+    """The referenced FineTuneJob with its status; one being deleted or invalid counts as absent."""
+    if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
+        return None
+    try:
+        ftj = parse_finetunejob(_subset(body, "FineTuneJob"))
+        status = FineTuneJobStatus.model_validate(body.get("status") or {})
+    except (SpecError, ValidationError):
+        return None
+    return ftj.model_copy(update={"status": status})
+
+
+def _old(body: dict[str, Any]) -> ModelServeStatus:
+    try:
+        return ModelServeStatus.model_validate(body.get("status") or {})
+    except ValidationError:
+        return ModelServeStatus()
+
+
+def _changed(observed: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
+    if observed is None:
+        return True
+    want = desired["metadata"]["annotations"][builders.SPEC_HASH_ANNOTATION]
+    have = ((observed.get("metadata") or {}).get("annotations") or {}).get(builders.SPEC_HASH_ANNOTATION)
+    return bool(want != have)
+
+
+def _deployment_state(deployment: dict[str, Any], desired: int) -> tuple[str, str, str]:
+    """(state, reason, message) with state one of ready / progressing / degraded."""
+    meta = deployment.get("metadata") or {}
+    status = deployment.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    progressing = conditions.get("Progressing") or {}
+    failure = conditions.get("ReplicaFailure") or {}
+    if failure.get("status") == "True":
+        return "degraded", "ReplicaFailure", str(failure.get("message") or "pods cannot be created")
+    if progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":
+        return (
+            "degraded",
+            "ProgressDeadlineExceeded",
+            str(progressing.get("message") or "the rollout is stuck"),
+        )
+    observed_generation = int(status.get("observedGeneration") or 0)
+    generation = int(meta.get("generation") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    ready = int(status.get("readyReplicas") or 0)
+    if observed_generation >= generation and updated >= desired and total <= desired and available >= desired:
+        return "ready", "Available", f"{ready}/{desired} replicas ready"
+    return (
+        "progressing",
+        "RolloutInProgress",
+        f"{updated}/{desired} replicas updated, {available} available, {total - updated} old replicas left",
+    )
+
+
+def decide(
+    body: dict[str, Any], observed: ServeObserved, settings: OperatorSettings, now: datetime | None = None
+) -> ServeDecision:
+    """The next step for one ModelServe (see the module docstring)."""
+    now = now or datetime.now(UTC)
+    stamp = rfc3339(now)
+    meta = body.get("metadata") or {}
+    decision = ServeDecision()
+    if meta.get("deletionTimestamp"):
+        return decision
+    generation = meta.get("generation")
+    old = _old(body)
+    new = old.model_copy(deep=True)
+    new.observed_generation = generation
+
+    def cond(type_: str, value: bool, reason: str, message: str = "") -> None:
+        new.conditions = set_condition(new.conditions, type_, value, reason, message, generation, stamp)
+
+    try:
+        mserve = parse_modelserve(_subset(body, "ModelServe"))
+        builders.resolve_resources(mserve.spec.resources, settings)
+    except SpecError as exc:
+        cond("Ready", False, "InvalidSpec", exc.message)
+        cond("Progressing", False, "InvalidSpec", "")
+        cond("Degraded", True, "InvalidSpec", exc.message)
+        new.message = exc.message
+        decision.degraded = True
+        return _finish(old, new, decision)
+
+    decision.desired_replicas = mserve.spec.replicas
+    new.endpoint = builders.endpoint(mserve)
+    name = str(mserve.metadata.name)
+    new.selector = ",".join(
+        f"{k}={v}"
+        for k, v in {
+            builders.INSTANCE_LABEL: name,
+            builders.COMPONENT_LABEL: "server",
+            builders.MSERVE_LABEL: name,
+        }.items()
+    )
+    deployment = observed.deployment
+    unresolved: builders.UnresolvedModelError | None = None
+    model: builders.ResolvedModel | None = None
+    try:
+        model = builders.resolve_model(mserve, _source_job(observed.fine_tune_job))
+    except builders.UnresolvedModelError as exc:
+        unresolved = exc
+
+    rolling = False
+    if model is not None:
+        desired = builders.with_spec_hash(builders.deployment(mserve, model, settings))
+        if deployment is None:
+            decision.create.append(desired)
+            rolling = True
+        elif _changed(deployment, desired):
+            decision.patch.append(desired)
+            rolling = True
+    svc = builders.with_spec_hash(builders.service(mserve))
+    if observed.service is None:
+        decision.create.append(svc)
+    elif _changed(observed.service, svc):
+        decision.patch.append(svc)
+
+    if deployment is None and model is None:
+        assert unresolved is not None
+        waiting = unresolved.reason == "FineTuneJobNotSucceeded"
+        cond("Ready", False, unresolved.reason, unresolved.message)
+        cond("Progressing", waiting, "WaitingForModel" if waiting else unresolved.reason, unresolved.message)
+        cond("Degraded", not waiting, unresolved.reason, "" if waiting else unresolved.message)
+        new.message = unresolved.message
+        new.ready_replicas = 0
+        new.replicas = 0
+        decision.degraded = not waiting
+        return _finish(old, new, decision)
+
+    status = (deployment or {}).get("status") or {}
+    new.replicas = int(status.get("replicas") or 0)
+    new.ready_replicas = int(status.get("readyReplicas") or 0)
+    decision.ready_replicas = new.ready_replicas
+    if rolling:
+        assert model is not None
+        state, reason, message = "progressing", "RolloutStarted", f"rolling out {model.model}"
+    else:
+        assert deployment is not None
+        state, reason, message = _deployment_state(deployment, mserve.spec.replicas)
+    if state == "ready":
+        cond("Ready", True, reason, message)
+        cond("Progressing", False, "RolloutComplete", message)
+        if model is not None:
+            new.served_model = ServedModel(
+                name=builders.served_model_name(mserve),
+                fine_tune_job=model.fine_tune_job,
+                path=model.model,
+                adapter_path=model.adapter,
+                revision=model.revision,
+            )
+    elif state == "degraded":
+        cond("Ready", False, reason, message)
+        cond("Progressing", False, reason, message)
+    else:
+        cond("Ready", False, reason, message)
+        cond("Progressing", True, reason, message)
+    if unresolved is not None:
+        text = f"keeping the current model: {unresolved.message}"
+        cond("Degraded", True, unresolved.reason, text)
+        message = text
+    elif state == "degraded":
+        cond("Degraded", True, reason, message)
+    else:
+        cond("Degraded", False, "AsExpected", "")
+    decision.degraded = unresolved is not None or state == "degraded"
+    new.message = message
+    return _finish(old, new, decision)
+
+
+def _finish(old: ModelServeStatus, new: ModelServeStatus, decision: ServeDecision) -> ServeDecision:
+    before = old.model_dump(by_alias=True, exclude_none=True, mode="json")
+    after = new.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if before != after:
+        decision.status = after
+        for type_ in ("Ready", "Degraded"):
+            now_c, was = get_condition(new.conditions, type_), get_condition(old.conditions, type_)
+            if now_c is None:
+                continue
+            if was is not None and (was.status, was.reason, was.message) == (
+                now_c.status,
+                now_c.reason,
+                now_c.message,
+            ):
+                continue
+            if type_ == "Degraded" and now_c.status == "False" and was is None:
+                continue
+            kind: Literal["Normal", "Warning"] = (
+                "Warning"
+                if (type_ == "Degraded" and now_c.status == "True") or now_c.reason == "InvalidSpec"
+                else "Normal"
+            )
+            decision.events.append(Event(kind, now_c.reason, now_c.message or now_c.reason))
+    return decision
+
+
+def model_serve_from(body: dict[str, Any]) -> ModelServe | None:
+    """The parsed ModelServe or None when its spec is invalid (for callers that only peek)."""
+    try:
+        return parse_modelserve(_subset(body, "ModelServe"))
+    except SpecError:
+        return None

@@ -1,0 +1,361 @@
+"""The operator's I/O edge: fetch what exists, call the pure `decide`, apply the decision.
+
+One `Runtime` lives for one operator run (created by the startup handler, kept in kopf's memo).
+Reconciles of one object never overlap: triggers that arrive while one runs are coalesced into
+a single follow-up run. Transient API failures are retried with a growing delay and counted in
+`tradetune_reconcile_errors_total`; nothing here crashes the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import kopf
+
+from tradetune.api import EvalMetrics
+from tradetune.operator import builders, kube
+from tradetune.operator import reconcile_finetunejob as rf
+from tradetune.operator import reconcile_modelserve as rm
+from tradetune.operator.metrics import OperatorMetrics
+from tradetune.operator.settings import OperatorSettings
+
+logger = logging.getLogger("tradetune.operator")
+Key = tuple[str, str]
+RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class KeyedRunner:
+    """Runs `fn(namespace, name)` one at a time per key, coalescing triggers that pile up."""
+
+    def __init__(
+        self, kind: str, fn: Callable[[str, str], Awaitable[None]], metrics: OperatorMetrics
+    ) -> None:
+        self.kind = kind
+        self._fn = fn
+        self._metrics = metrics
+        self._locks: dict[Key, asyncio.Lock] = {}
+        self._pending: dict[Key, asyncio.Future[bool]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failures: dict[Key, int] = {}
+
+    async def run(self, namespace: str, name: str) -> None:
+        """Reconcile now (or join a run that has not started yet); raises what the run raises."""
+        key = (namespace, name)
+        pending = self._pending.get(key)
+        if pending is not None:
+            if await asyncio.shield(pending):
+                return
+            await self.run(namespace, name)  # the queued run was cancelled before it started
+            return
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        started = False
+        try:
+            async with lock:
+                if self._pending.get(key) is future:
+                    del self._pending[key]
+                started = True
+                await self._fn(namespace, name)
+        except BaseException as exc:
+            if self._pending.get(key) is future:
+                del self._pending[key]
+            if not future.done():
+                if started:
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: joiners re-raise it, nobody else must
+                else:
+                    future.set_result(False)  # never ran: joiners run it themselves
+            raise
+        future.set_result(True)
+
+    def trigger(self, namespace: str, name: str, delay: float = 0.0) -> None:
+        """Reconcile in the background; failures are retried later, never raised."""
+        task = asyncio.create_task(
+            self._background(namespace, name, delay), name=f"{self.kind}/{namespace}/{name}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _background(self, namespace: str, name: str, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        key = (namespace, name)
+        try:
+            await self.run(namespace, name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            attempt = self._failures.get(key, 0)
+            self._failures[key] = attempt + 1
+            self._metrics.reconcile_error(self.kind)
+            retry = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+            logger.warning(
+                "reconcile of %s %s/%s failed (%s); retrying in %.0fs", self.kind, namespace, name, exc, retry
+            )
+            self.trigger(namespace, name, retry)
+        else:
+            self._failures.pop(key, None)
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._locks.pop((namespace, name), None)
+        self._failures.pop((namespace, name), None)
+
+    @property
+    def busy(self) -> int:
+        return len(self._tasks)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _post(body: dict[str, Any], events: list[rf.Event]) -> None:
+    for event in events:
+        kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message[:1024])
+
+
+def _status_patch(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """A merge patch that turns `old` into `new` at the top level (removed keys become null)."""
+    patch: dict[str, Any] = {key: None for key in (old or {}) if key not in new}
+    patch.update(new)
+    return {"status": patch}
+
+
+@dataclass
+class Runtime:
+    settings: OperatorSettings
+    metrics: OperatorMetrics
+    client: kube.KubeClient | None = None
+    ftj: KeyedRunner = field(init=False)
+    mserve: KeyedRunner = field(init=False)
+    _phase_since: dict[Key, tuple[str, float]] = field(default_factory=dict)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self.ftj = KeyedRunner("FineTuneJob", self.reconcile_finetunejob, self.metrics)
+        self.mserve = KeyedRunner("ModelServe", self.reconcile_modelserve, self.metrics)
+
+    @property
+    def api(self) -> kube.KubeClient:
+        if self.client is None:
+            raise kube.TransientApiError("not logged in to the API server yet")
+        return self.client
+
+    async def close(self) -> None:
+        await self.ftj.close()
+        await self.mserve.close()
+        if self.client is not None:
+            await self.client.close()
+        self.metrics.stop()
+
+    # -- FineTuneJob ----------------------------------------------------------------------
+
+    async def reconcile_finetunejob(self, namespace: str, name: str) -> None:
+        for _ in range(5):  # a decision may ask to go again at once (Evaluating → gate)
+            again = await self._finetunejob_pass(namespace, name)
+            if not again:
+                return
+
+    async def _finetunejob_pass(self, namespace: str, name: str) -> bool:
+        api = self.api
+        body = await api.get(kube.FINETUNEJOBS, namespace, name)
+        if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
+            return False
+        job = await api.get(kube.JOBS, namespace, builders.job_name(name))
+        pods: list[dict[str, Any]] = []
+        if job is not None:
+            job_uid = job["metadata"].get("uid")
+            pods = [
+                pod
+                for pod in await api.list(kube.PODS, namespace, f"{builders.FTJ_LABEL}={name}")
+                if any(ref.get("uid") == job_uid for ref in pod["metadata"].get("ownerReferences") or [])
+            ]
+        model_serve = None
+        if rf.needs_model_serve(body):
+            target = body["spec"]["promote"]["modelServe"]
+            model_serve = await api.get(kube.MODELSERVES, namespace, target)
+        decision = rf.decide(
+            body, rf.Observed(job=job, pods=pods, model_serve=model_serve), self.settings, self.now()
+        )
+
+        for manifest in decision.create:
+            res = kube.JOBS if manifest["kind"] == "Job" else kube.CONFIGMAPS
+            try:
+                await api.create(res, namespace, manifest)
+            except kube.ApiError as exc:
+                if exc.status != 409:
+                    raise
+                logger.info(
+                    "%s %s/%s exists already: adopted",
+                    manifest["kind"],
+                    namespace,
+                    manifest["metadata"]["name"],
+                )
+        if decision.job_patch is not None:
+            await api.patch(kube.JOBS, namespace, builders.job_name(name), decision.job_patch)
+        if decision.model_serve_create is not None:
+            try:
+                await api.create(kube.MODELSERVES, namespace, decision.model_serve_create)
+            except kube.ApiError as exc:
+                if exc.status != 409:
+                    raise
+                return True  # created meanwhile: decide again with it observed
+        if decision.model_serve_patch is not None:
+            target = body["spec"]["promote"]["modelServe"]
+            await api.patch(kube.MODELSERVES, namespace, target, decision.model_serve_patch)
+        if decision.status is not None:
+            patched = await api.patch(
+                kube.FINETUNEJOBS,
+                namespace,
+                name,
+                _status_patch(body.get("status"), decision.status),
+                subresource="status",
+            )
+            if patched is None:
+                return False
+            body = patched
+            _post(body, decision.events)
+        elif decision.events:
+            _post(body, decision.events)
+        self._observe_finetunejob(namespace, name, body, decision)
+        if decision.promoted:
+            target = body["spec"]["promote"]["modelServe"]
+            self.mserve.trigger(namespace, target)
+        status = body.get("status") or {}
+        if decision.status is not None and status.get("phase") in ("Succeeded", "Failed"):
+            await self._wake_model_serves(namespace, name)
+        if decision.requeue_after == 0:
+            return True
+        if decision.requeue_after:
+            self.ftj.trigger(namespace, name, decision.requeue_after)
+        return False
+
+    def _observe_finetunejob(
+        self, namespace: str, name: str, body: dict[str, Any], decision: rf.Decision
+    ) -> None:
+        status = body.get("status") or {}
+        phase = status.get("phase") or "Pending"
+        key = (namespace, name)
+        previous = self._phase_since.get(key)
+        if previous is None:
+            # First sight after a start: take the time from the status, so a restart does not
+            # reset how long a job has been stuck (alerts are written on this series).
+            self._phase_since[key] = (phase, rf.phase_since(body) or time.time())
+        elif previous[0] != phase:
+            self._phase_since[key] = (phase, time.time())
+        gate = status.get("gate")
+        metrics = EvalMetrics.model_validate(status["metrics"]) if status.get("metrics") else None
+        self.metrics.observe_finetunejob(
+            namespace,
+            name,
+            phase=phase,
+            phase_since=self._phase_since[key][1],
+            metrics=metrics,
+            gate_passed=bool(gate.get("passed")) if isinstance(gate, dict) and "passed" in gate else None,
+        )
+        if decision.training_seconds is not None:
+            self.metrics.training_finished(namespace, decision.training_seconds)
+        if decision.gate_result is not None:
+            self.metrics.gate_evaluated(namespace, decision.gate_result)
+        if decision.promoted:
+            self.metrics.promoted(namespace)
+
+    async def _wake_model_serves(self, namespace: str, ftj_name: str) -> None:
+        """A job reached a final phase: ModelServes serving it may have something to do."""
+        for ms in await self.api.list(kube.MODELSERVES, namespace):
+            if ((ms.get("spec") or {}).get("model") or {}).get("fromFineTuneJob") == ftj_name:
+                self.mserve.trigger(namespace, ms["metadata"]["name"])
+
+    async def delete_finetunejob(self, namespace: str, name: str) -> None:
+        """Delete the children now (ownerReferences would too, eventually) and drop the series."""
+        await self.api.delete(kube.JOBS, namespace, builders.job_name(name))
+        await self.api.delete(kube.CONFIGMAPS, namespace, builders.config_map_name(name))
+        self.metrics.forget_finetunejob(namespace, name)
+        self._phase_since.pop((namespace, name), None)
+        self.ftj.forget(namespace, name)
+        await self._wake_model_serves(namespace, name)
+
+    # -- ModelServe -----------------------------------------------------------------------
+
+    async def reconcile_modelserve(self, namespace: str, name: str) -> None:
+        api = self.api
+        body = await api.get(kube.MODELSERVES, namespace, name)
+        if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
+            return
+        child = builders.server_name(name)
+        deployment = await api.get(kube.DEPLOYMENTS, namespace, child)
+        service = await api.get(kube.SERVICES, namespace, child)
+        source = ((body.get("spec") or {}).get("model") or {}).get("fromFineTuneJob")
+        ftj = await api.get(kube.FINETUNEJOBS, namespace, source) if isinstance(source, str) else None
+        decision = rm.decide(
+            body,
+            rm.ServeObserved(deployment=deployment, service=service, fine_tune_job=ftj),
+            self.settings,
+            self.now(),
+        )
+        for manifest in decision.create:
+            res = kube.DEPLOYMENTS if manifest["kind"] == "Deployment" else kube.SERVICES
+            try:
+                await api.create(res, namespace, manifest)
+            except kube.ApiError as exc:
+                if exc.status != 409:
+                    raise
+                self.mserve.trigger(namespace, name, 1.0)
+        for manifest in decision.patch:
+            res = kube.DEPLOYMENTS if manifest["kind"] == "Deployment" else kube.SERVICES
+            await api.patch(res, namespace, manifest["metadata"]["name"], _child_patch(manifest))
+        if decision.status is not None:
+            patched = await api.patch(
+                kube.MODELSERVES,
+                namespace,
+                name,
+                _status_patch(body.get("status"), decision.status),
+                subresource="status",
+            )
+            if patched is None:
+                return
+            body = patched
+        _post(body, decision.events)
+        self.metrics.observe_modelserve(
+            namespace,
+            name,
+            ready=decision.ready_replicas,
+            desired=decision.desired_replicas,
+            degraded=decision.degraded,
+        )
+
+    async def delete_modelserve(self, namespace: str, name: str) -> None:
+        await self.api.delete(kube.DEPLOYMENTS, namespace, builders.server_name(name))
+        await self.api.delete(kube.SERVICES, namespace, builders.server_name(name))
+        self.metrics.forget_modelserve(namespace, name)
+        self.mserve.forget(namespace, name)
+
+
+# Optional pod-spec fields: a merge patch must null them explicitly when the spec drops them.
+_OPTIONAL_POD_FIELDS = ("nodeSelector", "tolerations", "affinity", "priorityClassName")
+
+
+def _child_patch(desired: dict[str, Any]) -> dict[str, Any]:
+    """A merge patch that makes an existing child match `desired` (lists are replaced whole)."""
+    patch: dict[str, Any] = {
+        "metadata": {
+            "labels": desired["metadata"].get("labels"),
+            "annotations": desired["metadata"].get("annotations"),
+        },
+        "spec": dict(desired["spec"]),
+    }
+    template = patch["spec"].get("template")
+    if isinstance(template, dict):
+        pod_spec = dict(template.get("spec") or {})
+        for key in _OPTIONAL_POD_FIELDS:
+            pod_spec.setdefault(key, None)
+        patch["spec"]["template"] = {**template, "spec": pod_spec}
+    return patch
