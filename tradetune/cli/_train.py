@@ -96,11 +96,17 @@ def train_command(
 
     from rich.console import Console
 
-    from tradetune.api import load_finetunejob
+    from tradetune.api import TrainResult, load_finetunejob
+    from tradetune.errors import TradeTuneError
     from tradetune.progress import default_progress
-    from tradetune.training import train
+    from tradetune.training import train, write_termination_message
 
-    job = load_finetunejob(config)
+    try:
+        job = load_finetunejob(config)
+    except TradeTuneError as exc:
+        # The operator still needs a reason in the termination message.
+        write_termination_message(TrainResult(outcome="Failed", reason=exc.reason, message=exc.message))
+        raise
     progress = default_progress()
     result = train(job.spec, output, progress=progress)
     if sys.stdout.isatty() and result.metrics is not None:

@@ -121,7 +121,10 @@ def materialise(spec: DatasetSpec, directory: Path) -> Splits:
                 if (source / name).is_file():
                     shutil.copyfile(source / name, tmp / name)
         else:
-            _generate(spec, tmp)
+            try:
+                _generate(spec, tmp)
+            except InvalidInput as exc:
+                raise _invalid(f"spec.dataset.generate: {exc.message}") from None
         parsed: dict[str, list[Record]] = {}
         for split, name in SPLIT_FILES.items():
             label = str(source / name) if spec.path is not None else f"generated {name}"

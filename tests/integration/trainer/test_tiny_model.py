@@ -45,9 +45,9 @@ def test_same_seed_builds_identical_weights_and_pretraining_lowers_loss(tmp_path
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     corpus = list(generic_corpus(300, seed=11))
-    a = build_tiny_model(tmp_path / "a", seed=5, corpus=corpus)
-    b = build_tiny_model(tmp_path / "b", seed=5, corpus=corpus)
-    c = build_tiny_model(tmp_path / "c", seed=5, corpus=corpus, pretrain_steps=40)
+    a = build_tiny_model(tmp_path / "a", seed=5, corpus=corpus, tokenizer_corpus=[])
+    b = build_tiny_model(tmp_path / "b", seed=5, corpus=corpus, tokenizer_corpus=[])
+    c = build_tiny_model(tmp_path / "c", seed=5, corpus=corpus, tokenizer_corpus=[], pretrain_steps=40)
     wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
