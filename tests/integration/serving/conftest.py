@@ -1,0 +1,103 @@
+"""Fixtures for the serving tests: one tiny model per session, one vLLM server per module."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tradetune.serving import free_port
+from tradetune.training import build_tiny_model
+
+REPO = Path(__file__).resolve().parents[3]
+API_KEY = "test-key-123"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A briefly pretrained tiny Llama, so greedy decoding is not a coin toss between near-ties."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "merged", seed=0, pretrain_steps=100)
+
+
+@pytest.fixture(scope="session")
+def vllm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = dict(os.environ)
+    env["VLLM_CACHE_ROOT"] = str(tmp_path_factory.mktemp("vllm-cache"))
+    env.pop("VLLM_API_KEY", None)
+    return env
+
+
+@dataclass
+class RunningServe:
+    proc: subprocess.Popen[str]
+    base_url: str
+    model_name: str
+    log: Path
+
+
+def cli(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tradetune", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start_serve(
+    args: list[str], env: dict[str, str], log: Path, port: int, timeout: float = 400
+) -> subprocess.Popen[str]:
+    """Start `tradetune serve` as a user would, and wait for /health."""
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tradetune", "serve", *args, "--port", str(port), "--quiet"],
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"tradetune serve exited {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                if response.status == 200:
+                    return proc
+        except OSError:
+            pass
+        time.sleep(1)
+    proc.terminate()
+    proc.wait(30)
+    raise AssertionError(f"tradetune serve not ready in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def served(
+    tiny_model: Path, vllm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServe]:
+    """`tradetune serve` on the tiny model (float32, to compare with transformers), with an API key."""
+    env = {**vllm_env, "VLLM_API_KEY": API_KEY}
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    proc = start_serve(
+        ["--model", str(tiny_model), "--dtype", "float32", "--served-model-name", "tiny"], env, log, port
+    )
+    running = RunningServe(proc, f"http://127.0.0.1:{port}", "tiny", log)
+    try:
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(60)

@@ -1,0 +1,39 @@
+"""status.yaml: the local twin of FineTuneJob.status, written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from tradetune.api import FineTuneJobStatus
+
+STATUS_FILE = "status.yaml"
+
+
+def write_status(output: Path, status: FineTuneJobStatus) -> Path:
+    """Write `<output>/status.yaml` (camelCase, unset fields left out) via a temp file and rename."""
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / STATUS_FILE
+    text = yaml.safe_dump(status.model_dump(by_alias=True, exclude_none=True, mode="json"), sort_keys=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{STATUS_FILE}.", dir=output)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_status(output: Path) -> FineTuneJobStatus | None:
+    """The status of an earlier run in `output`, or None (a broken file counts as none)."""
+    path = output / STATUS_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return FineTuneJobStatus.model_validate(data)
+    except (OSError, ValueError, yaml.YAMLError):
+        return None

@@ -1,0 +1,244 @@
+"""`tradetune run`: a FineTuneJob on this machine, through the same code a cluster runs.
+
+Stages: validate the file → train (the trainer pod's `tradetune.training.train`: dataset,
+QLoRA with resume from `<output>/checkpoints`, evaluation) → gate and status
+(`tradetune.jobstatus.finetunejob_status`, the operator's mapping) → when the gate passes and
+the job asks for promotion, serve the merged model with vLLM (`tradetune.serving`), ask it one
+PineScript question through the official `openai` client, and keep serving until Ctrl-C.
+
+`<output>/status.yaml` is written at each step in the shape of FineTuneJob.status, so a local
+run reads like a cluster run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tradetune.api import (
+    FineTuneJob,
+    FineTuneJobStatus,
+    TrainResult,
+    load_finetunejob,
+    rfc3339,
+    set_condition,
+)
+from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError
+from tradetune.jobstatus import Promotion, finetunejob_status
+from tradetune.local._files import read_status, write_status
+from tradetune.local._table import metrics_table
+
+# The guide's own inference example.
+SAMPLE_INSTRUCTION = "Write a PineScript v5 strategy for EMA crossover with 12 and 26 periods"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What `tradetune run` was asked to do."""
+
+    file: Path
+    output: Path | None = None
+    serve: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    exit_after_sample: bool = False
+    ready_timeout: float = 600.0
+    sample_instruction: str = SAMPLE_INSTRUCTION
+
+
+@dataclass
+class RunReport:
+    """The end state of a local run."""
+
+    job: FineTuneJob
+    output: Path
+    status: FineTuneJobStatus
+    sample_answer: str | None = None
+    endpoint: str | None = None
+
+
+def default_output(job: FineTuneJob) -> Path:
+    """`runs/<job name>`, relative to the working directory."""
+    return Path("runs") / (job.metadata.name or "job")
+
+
+def _running_status(previous: FineTuneJobStatus | None, generation: int, start: str) -> FineTuneJobStatus:
+    conditions = set_condition(
+        [], "Ready", False, "Training", "training on this machine", generation=generation, now=start
+    )
+    return FineTuneJobStatus(
+        phase="Running",
+        conditions=conditions,
+        observed_generation=generation,
+        start_time=start,
+        attempts=(previous.attempts if previous else 0),
+        message="training on this machine",
+    )
+
+
+def _failed_result(output: Path, exc: TradeTuneError | KeyboardInterrupt) -> TrainResult:
+    """The trainer's own Failed result (metrics.json) when it wrote one, else one from the error."""
+    try:
+        result = TrainResult.model_validate_json((output / "metrics.json").read_text(encoding="utf-8"))
+        if result.outcome == "Failed":
+            return result
+    except (OSError, ValueError):
+        pass
+    if isinstance(exc, KeyboardInterrupt):
+        return TrainResult(outcome="Failed", reason="Interrupted", message="interrupted; run again to resume")
+    return TrainResult(outcome="Failed", reason=exc.reason, message=exc.message)
+
+
+def run_job(options: RunOptions, console: Any, progress: Callable[[], Any] | None = None) -> RunReport:
+    """Run the job end to end (see the module docstring); raises TradeTuneError on failure.
+
+    A failed gate raises RuntimeFailure (reason GateFailed) after the table and status are out.
+    `progress` makes the trainer's progress sink (tradetune.progress), started only when
+    training starts, so a bad file never leaves a live display behind.
+    """
+    job = load_finetunejob(options.file)
+    spec = job.spec
+    output = options.output or default_output(job)
+    generation = job.metadata.generation or 1
+    will_serve = options.serve and spec.promote is not None
+    if will_serve:
+        from tradetune.serving import check_port_free
+
+        check_port_free(options.host, options.port)  # before minutes of training, not after
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"--output {output}: cannot create: {exc.strerror or exc}") from None
+
+    previous = read_status(output)
+    start = rfc3339()
+    write_status(output, _running_status(previous, generation, start))
+    console.print(f"[bold]{job.metadata.name}[/]: training into {output}", highlight=False)
+
+    from tradetune.training import train
+
+    try:
+        # No termination message locally (os.devnull): metrics.json and status.yaml hold the result.
+        result = train(spec, output, progress=progress() if progress else None, result_path=os.devnull)
+    except (TradeTuneError, KeyboardInterrupt) as exc:
+        failed = finetunejob_status(
+            _failed_result(output, exc), spec, generation=generation, start_time=start
+        )
+        write_status(output, failed)
+        raise
+
+    status = finetunejob_status(result, spec, generation=generation, start_time=start)
+    write_status(output, status)
+    console.print(metrics_table(status))
+    report = RunReport(job=job, output=output, status=status)
+    if status.gate is None or not status.gate.passed:
+        summary = status.gate.summary if status.gate else "no metrics"
+        raise RuntimeFailure(
+            f"the tuned model did not pass its gate ({summary}); nothing is served. "
+            f"Details: {output / 'status.yaml'}",
+            reason="GateFailed",
+        )
+    if spec.promote is None:
+        console.print("gate passed; the job asks for no promotion, so nothing is served.")
+        return report
+    if not options.serve:
+        status = finetunejob_status(
+            result,
+            spec,
+            generation=generation,
+            start_time=start,
+            completion_time=status.completion_time,
+            promotion=Promotion(False, "NotServed", "not served (--no-serve)"),
+            previous=status,
+        )
+        write_status(output, status)
+        report.status = status
+        console.print(f"gate passed; serve it with: tradetune serve --model {output / 'merged'}")
+        return report
+    return _serve(options, report, result, start, console)
+
+
+def _serve(
+    options: RunOptions, report: RunReport, result: TrainResult, start: str, console: Any
+) -> RunReport:
+    from tradetune.serving import ServeOptions, VLLMServer, prepare
+
+    spec = report.job.spec
+    assert spec.promote is not None
+    merged = report.output / ((result.artifacts.merged if result.artifacts else None) or "merged")
+    name = spec.promote.model_serve
+    serve_options = prepare(
+        ServeOptions(model=str(merged), served_model_name=name, host=options.host, port=options.port)
+    )
+    server = VLLMServer(serve_options, log_file=report.output / "serve.log")
+    generation = report.job.metadata.generation or 1
+    try:
+        server.start()
+        began = time.monotonic()
+        with console.status("starting vLLM ...") as spinner:
+            server.wait_ready(
+                timeout=options.ready_timeout,
+                on_tick=lambda s: spinner.update(
+                    f"starting vLLM ... {s:.0f} s (log: {report.output / 'serve.log'})"
+                ),
+            )
+        console.print(f"vLLM ready in {time.monotonic() - began:.0f} s: {server.base_url}/v1 serves {name}")
+        report.endpoint = server.base_url
+        report.status = finetunejob_status(
+            result,
+            spec,
+            generation=generation,
+            start_time=start,
+            completion_time=report.status.completion_time,
+            promotion=Promotion(True, "ServedLocally", f"served by vLLM at {server.base_url}/v1 as {name}"),
+            previous=report.status,
+        )
+        write_status(report.output, report.status)
+        report.sample_answer = ask(
+            server.base_url, name, options.sample_instruction, spec.evaluation.max_new_tokens
+        )
+        _print_sample(console, options.sample_instruction, report.sample_answer)
+        if options.exit_after_sample:
+            return report
+        console.print(
+            f"serving {name} at {server.base_url} (OpenAI API /v1, POST /generate, /health, /metrics); "
+            "Ctrl-C to stop",
+            highlight=False,
+        )
+        code = server.wait()
+        if code != 0:
+            raise RuntimeFailure(
+                f"vLLM stopped with exit code {code}; see {report.output / 'serve.log'}",
+                reason="ServerFailed",
+            )
+        return report
+    except KeyboardInterrupt:
+        console.print("stopping the server ...")
+        return report
+    finally:
+        server.stop()
+
+
+def ask(base_url: str, model: str, instruction: str, max_tokens: int) -> str:
+    """One chat completion through the official openai client (greedy, for a repeatable answer)."""
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{base_url}/v1", api_key=os.environ.get("VLLM_API_KEY") or "EMPTY", timeout=300)
+    reply = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": instruction}],
+        max_tokens=max_tokens,
+        temperature=0,
+    )
+    return reply.choices[0].message.content or ""
+
+
+def _print_sample(console: Any, instruction: str, answer: str) -> None:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    console.print(Panel(Text(answer or "(empty answer)"), title=f"sample: {instruction}", title_align="left"))
