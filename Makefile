@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export VLLM_NO_USAGE_STATS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test lint typecheck unit integration e2e bench clean help
+.PHONY: setup demo dataset test lint typecheck unit integration e2e bench clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,7 +52,11 @@ $(STAMPS)/promtool: $(STAMPS)/venv
 	promtool --version >/dev/null 2>&1
 	touch $@
 
-demo: setup ## run the local demo job end to end
+demo: setup ## the whole job on this machine: tiny base, QLoRA, evaluate, gate, serve with vLLM
+	test -f runs/tiny-base/config.json || $(BIN)/tradetune tiny-model --output runs/tiny-base --pretrain-steps 300
+	$(BIN)/tradetune run examples/finetunejob-local.yaml --exit-after-sample
+
+dataset: setup ## generate the guide's three splits (10k/1k/1k, no leak between them) and print their stats
 	$(BIN)/tradetune dataset split --out datasets --train 10000 --val 1000 --test 1000 --seed 42
 	$(BIN)/tradetune dataset stats datasets/train.jsonl
 
