@@ -21,6 +21,7 @@ import yaml
 from tradetune.api import API_VERSION, FineTuneJob, ModelServe, ResourcesSpec, VolumeRef
 from tradetune.errors import SpecError
 from tradetune.operator.settings import OperatorSettings
+from tradetune.serving import ServeOptions, tradetune_serve_args
 
 NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -419,32 +420,25 @@ def served_model_name(mserve: ModelServe) -> str:
 
 
 def server_args(mserve: ModelServe, model: ResolvedModel) -> list[str]:
-    """`tradetune serve` arguments, as docs/contracts.md ("Server pod") fixes them."""
+    """`tradetune serve` arguments, built by the same function a local `tradetune serve` reads.
+
+    Sharing `tradetune_serve_args` keeps the pod and the CLI from drifting apart
+    (docs/contracts.md, "Server pod").
+    """
     engine = mserve.spec.engine
-    args = ["serve", "--model", model.model]
-    if model.adapter:
-        args += ["--adapter", model.adapter]
-    args += [
-        "--served-model-name",
-        served_model_name(mserve),
-        "--host",
-        "0.0.0.0",
-        "--port",
-        str(SERVER_PORT),
-    ]
-    if engine.max_model_len is not None:
-        args += ["--max-model-len", str(engine.max_model_len)]
-    args += [
-        "--gpu-memory-utilization",
-        format(engine.gpu_memory_utilization, "g"),
-        "--tensor-parallel-size",
-        str(engine.tensor_parallel_size),
-        "--dtype",
-        engine.dtype,
-    ]
-    if engine.extra_args:
-        args += ["--", *engine.extra_args]
-    return args
+    options = ServeOptions(
+        model=model.model,
+        adapter=model.adapter,
+        served_model_name=served_model_name(mserve),
+        host="0.0.0.0",
+        port=SERVER_PORT,
+        max_model_len=engine.max_model_len,
+        gpu_memory_utilization=engine.gpu_memory_utilization,
+        tensor_parallel_size=engine.tensor_parallel_size,
+        dtype=engine.dtype,
+        extra_args=tuple(engine.extra_args),
+    )
+    return ["serve", *tradetune_serve_args(options)]
 
 
 def _mserve_identity(mserve: ModelServe) -> tuple[str, str, str]:
