@@ -4,8 +4,8 @@ Every arm runs QLoRA (bitsandbytes nf4) on the CPU with TRL 1.16, the same LoRA 
 learning rate, schedule, batch (4 x 4), maximum length (512), seed and number of optimizer steps.
 What differs is the recipe:
 - guide: its SFTTrainer call - `formatting_func` text ("### Instruction ... ### Response ...")
-  padded per batch, loss on every token, no packing, and TRL's default gradient checkpointing
-  (the guide does not turn it off);
+  padded per batch, loss on every token, no packing, gradient checkpointing off (the guide
+  builds transformers' TrainingArguments, where it defaults to off);
 - ours: the SFTConfig tradetune's trainer builds (tradetune.training.sft_config_kwargs):
   prompt/completion data (loss on the response only), padding-free BFD packing with one
   packed bin per micro-batch on CPU (same bins per optimizer step, a quarter of the attention
@@ -106,7 +106,8 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
         "use_cpu": True,
         "bf16": False,
         "fp16": False,  # the guide's fp16=True needs a GPU
-        "gradient_checkpointing": arm != "ours",  # TRL's default (the guide keeps it); see the docstring
+        # The guide passes transformers' TrainingArguments, whose default is off; only ours+ckpt has it on.
+        "gradient_checkpointing": arm == "ours+ckpt",
         "model_init_kwargs": {"device_map": "cpu", "dtype": "float32"},
     }
     quant = BitsAndBytesConfig(
