@@ -57,8 +57,18 @@ TaskId = Literal[
 Method = Literal["qlora", "lora", "full"]
 Phase = Literal["Pending", "Running", "Evaluating", "Succeeded", "Failed", "Suspended"]
 PHASES: tuple[Phase, ...] = ("Pending", "Running", "Evaluating", "Succeeded", "Failed", "Suspended")
-# Condition types of a FineTuneJob, in the order they usually become True.
-CONDITION_TYPES = ("Ready", "Trained", "Evaluated", "GatePassed", "Promoted", "Succeeded", "Failed")
+# Condition types of a FineTuneJob, in the order they usually become True; `Stalled` (kstatus)
+# is True only while the trainer pod waits on something outside the job, e.g. ImagePullBackOff.
+CONDITION_TYPES = (
+    "Ready",
+    "Trained",
+    "Evaluated",
+    "GatePassed",
+    "Promoted",
+    "Succeeded",
+    "Failed",
+    "Stalled",
+)
 
 
 def _immutable(field: str) -> JsonDict:
