@@ -63,6 +63,16 @@ class StatusModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
+class ObjectModel(StatusModel):
+    """Base of the top-level kinds: unknown top-level keys are refused, YAML output is camelCase."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """The object as Kubernetes YAML/JSON (camelCase, unset fields left out)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
 class ObjectMeta(BaseModel):
     """Standard object metadata (the subset TradeTune reads); other keys are kept as they are."""
 

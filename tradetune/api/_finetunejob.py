@@ -8,7 +8,7 @@ purpose: as pydantic validators (for `tradetune validate` and `tradetune run`) a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.config import JsonDict
@@ -20,6 +20,7 @@ from tradetune.api._common import (
     MAX_NAME_LENGTH,
     Condition,
     ObjectMeta,
+    ObjectModel,
     ResourcesSpec,
     SecretKeyRef,
     SpecModel,
@@ -458,17 +459,11 @@ class FineTuneJobStatus(StatusModel):
     message: str | None = Field(None, description="Human-readable state of the job.")
 
 
-class FineTuneJob(StatusModel):
+class FineTuneJob(ObjectModel):
     """Fine-tune a base model on trading data, evaluate it, gate it on thresholds and promote it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     api_version: Literal["tradetune.dev/v1alpha1"] = Field(API_VERSION, description="tradetune.dev/v1alpha1")
     kind: Literal["FineTuneJob"] = Field("FineTuneJob", description="FineTuneJob")
     metadata: ObjectMeta = Field(default_factory=ObjectMeta, description="Standard object metadata.")
     spec: FineTuneJobSpec = Field(description="Desired state: model, data, method, training, evaluation.")
     status: FineTuneJobStatus | None = Field(None, description="Observed state, written by the operator.")
-
-    def to_yaml_dict(self) -> dict[str, Any]:
-        """The object as Kubernetes YAML/JSON (camelCase, unset fields left out)."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")

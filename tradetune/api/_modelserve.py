@@ -6,7 +6,7 @@ Deployment when the job's model changes) or from a directory on a volume.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
@@ -16,6 +16,7 @@ from tradetune.api._common import (
     MAX_NAME_LENGTH,
     Condition,
     ObjectMeta,
+    ObjectModel,
     ResourcesSpec,
     SecretKeyRef,
     SpecModel,
@@ -171,17 +172,11 @@ class ModelServeStatus(StatusModel):
     message: str | None = Field(None, description="Human-readable state.")
 
 
-class ModelServe(StatusModel):
+class ModelServe(ObjectModel):
     """Serve a model with vLLM behind an OpenAI-compatible API, rolled out only when ready."""
-
-    model_config = ConfigDict(extra="forbid")
 
     api_version: Literal["tradetune.dev/v1alpha1"] = Field(API_VERSION, description="tradetune.dev/v1alpha1")
     kind: Literal["ModelServe"] = Field("ModelServe", description="ModelServe")
     metadata: ObjectMeta = Field(default_factory=ObjectMeta, description="Standard object metadata.")
     spec: ModelServeSpec = Field(description="Desired state: model, engine, replicas, resources.")
     status: ModelServeStatus | None = Field(None, description="Observed state, written by the operator.")
-
-    def to_yaml_dict(self) -> dict[str, Any]:
-        """The object as Kubernetes YAML/JSON (camelCase, unset fields left out)."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
