@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, TypedDict
 
@@ -53,7 +54,7 @@ def instruction_key(text: str) -> bytes:
     return hashlib.blake2b(normalise_instruction(text).encode(), digest_size=12).digest()
 
 
-class Family:
+class Family(ABC):
     """Base of a task family: subclasses set the class attributes and implement `build`."""
 
     name: ClassVar[str]
@@ -67,9 +68,9 @@ class Family:
     def template_count(self) -> int:
         return len(self.templates)
 
+    @abstractmethod
     def build(self, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
         """Draw one item: (instruction, response, meta)."""
-        raise NotImplementedError
 
     def make(self, rng: random.Random) -> Record:
         """One finished record; for computed tasks the response ends with the `Answer:` line."""
