@@ -63,7 +63,7 @@ class JsonLinesProgress:
         self._emit({"event": "phase", "phase": name, "total": total})
 
     def advance(self, completed: int, total: int | None = None) -> None:
-        pass  # the per-step lines come from `log`; a line per step would flood the pod log
+        """Deliberately silent: per-step lines come from `log`; one per step would flood the pod log."""
 
     def log(self, entry: Mapping[str, Any]) -> None:
         self._emit({"event": "log", "phase": self._phase, **entry})
