@@ -7,15 +7,18 @@ What differs is the recipe:
   padded per batch, loss on every token, no packing, gradient checkpointing off (the guide
   builds transformers' TrainingArguments, where it defaults to off);
 - ours: the SFTConfig tradetune's trainer builds (tradetune.training.sft_config_kwargs):
-  prompt/completion data (loss on the response only), padding-free BFD packing with one
-  packed bin per micro-batch on CPU (same bins per optimizer step, a quarter of the attention
-  cost of TRL's flattened 4-bin rows), and gradient checkpointing off - it trades compute for
-  memory, and the trainer turns it on by itself when a run hits out-of-memory;
+  prompt/completion data (loss on the response only), padding-free BFD packing with each
+  packed bin a row of the micro-batch on CPU (tradetune.training.PackedRowsCollator: a
+  quarter of the attention cost of TRL's one flattened row of 4 bins), an LM head that
+  scores only the response's positions (tradetune.training.score_labelled_only; TRL does so
+  on CUDA only), and gradient checkpointing off - it trades compute for memory, and the
+  trainer turns it on by itself when a run hits out-of-memory;
 - ours+ckpt: the same with gradient checkpointing on (the spec's default), for transparency.
 The learning rate is 1e-3 rather than the guide's 2e-4 (tuned for 7B models) so a short run on
 the tiny model moves the loss; all arms share it. Tokens/s counts real (non-padding) tokens as
-the collator hands them to the model. Both final models are scored with the same function
-(response-token loss on the validation split), so "final eval loss" compares like with like.
+the Trainer feeds them to the model (its `num_input_tokens_seen`). Both final models are
+scored with the same function (response-token loss on the validation split), so "final eval
+loss" compares like with like.
 Each arm runs in its own process so its peak RSS is its own.
 
     python bench/train_throughput.py [--steps 10] [--train 800]
@@ -49,21 +52,6 @@ def prepare(work: Path, n_train: int) -> None:
     split_dataset(work / "data", n_train, 40, 10, 1234)
 
 
-def count_tokens(trainer: Any) -> list[int]:
-    """Wrap the trainer's collator to count the real tokens it hands to the model."""
-    seen = [0]
-    collate = trainer.data_collator
-
-    def counting(features: Any) -> Any:
-        batch = collate(features)
-        mask = batch.get("attention_mask")
-        seen[0] += int(mask.sum()) if mask is not None else int(batch["input_ids"].numel())
-        return batch
-
-    trainer.data_collator = counting
-    return seen
-
-
 def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
     import torch
     from datasets import Dataset
@@ -77,10 +65,13 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
     from tradetune.progress import quiet_libraries
     from tradetune.training import (
         initial_memory,
+        packs_bins_as_rows,
         read_jsonl,
         resolve_precision,
+        score_labelled_only,
         sft_config_kwargs,
         to_prompt_completion,
+        use_packed_rows,
     )
     from tradetune.training.plan import model_init_kwargs
 
@@ -101,6 +92,7 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
         "save_strategy": "no",
         "eval_strategy": "no",
         "report_to": [],
+        "include_num_input_tokens_seen": "non_padding",  # the Trainer counts what it feeds the model
         "disable_tqdm": True,
         "seed": 42,
         "use_cpu": True,
@@ -168,6 +160,7 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
             init_kwargs=model_init_kwargs(spec, precision, None),
         )
         kwargs.update(eval_strategy="no", save_strategy="no")
+        score_labelled_only()
         dataset = Dataset.from_list(to_prompt_completion(train, tok.eos_token))
         trainer = SFTTrainer(
             model=str(work / "base"),
@@ -177,11 +170,12 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
             peft_config=lora,
             quantization_config=quant,
         )
-    seen = count_tokens(trainer)
+        if packs_bins_as_rows(spec, precision):
+            use_packed_rows(trainer)
     start = time.perf_counter()
     out = trainer.train()
     seconds = time.perf_counter() - start
-    tokens = seen[0]
+    tokens = int(trainer.state.num_input_tokens_seen)
     items: list[Scored] = encode_records(tok, val, max_length=512)
     sums = score(trainer.model, items, pad_id=tok.pad_token_id, batch_size=8)
     return {

@@ -6,7 +6,15 @@ libraries (torch, transformers, trl, peft) are imported inside the functions tha
 
 from tradetune.training.corpus import generic_corpus
 from tradetune.training.data import Splits, materialise, parse_jsonl, read_jsonl, to_prompt_completion
-from tradetune.training.plan import Precision, initial_memory, resolve_precision, sft_config_kwargs
+from tradetune.training.fused_head import score_labelled_only
+from tradetune.training.packing import PackedRowsCollator, use_packed_rows
+from tradetune.training.plan import (
+    Precision,
+    initial_memory,
+    packs_bins_as_rows,
+    resolve_precision,
+    sft_config_kwargs,
+)
 from tradetune.training.recovery import MemoryConfig, describe_recovery, next_recovery
 from tradetune.training.result import (
     RESULT_PATH_ENV,
@@ -22,6 +30,7 @@ from tradetune.training.tiny import TinyModelConfig, build_tiny_model
 __all__ = [
     "RESULT_PATH_ENV",
     "MemoryConfig",
+    "PackedRowsCollator",
     "Precision",
     "RunState",
     "Splits",
@@ -34,12 +43,15 @@ __all__ = [
     "load_state",
     "materialise",
     "next_recovery",
+    "packs_bins_as_rows",
     "parse_jsonl",
     "read_jsonl",
     "resolve_precision",
+    "score_labelled_only",
     "sft_config_kwargs",
     "to_prompt_completion",
     "train",
+    "use_packed_rows",
     "write_metrics",
     "write_termination_message",
 ]

@@ -8,7 +8,8 @@ functions of (spec, device facts) means every choice is unit-tested without a GP
 - QLoRA: nf4/fp4 4-bit with double quantisation, compute in the spec's dtype on GPU and
   fp32 on CPU;
 - TRL 1.16 names: `max_length`, `eval_strategy`, `packing_strategy="bfd"` (padding-free),
-  `completion_only_loss` (the loss falls on the response only), `use_cpu`.
+  `completion_only_loss` (the loss falls on the response only), `use_cpu`;
+- packed bins as rows of a batch on CPU, TRL's flattened row on CUDA (`packs_bins_as_rows`).
 """
 
 from __future__ import annotations
@@ -157,14 +158,13 @@ def sft_config_kwargs(
         kwargs["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
     if t.packing:
         kwargs["packing_strategy"] = "bfd"
-        if precision.device == "cpu":
-            # TRL flattens a packed micro-batch into one row and masks it block-diagonally;
-            # without FlashAttention's variable-length kernels that costs attention over the
-            # whole row (4 bins of 512 -> 2048^2). One bin per micro-batch, with the
-            # accumulation scaled up, gives the same bins per optimizer step and the same
-            # gradients at a quarter of the attention cost.
-            bins = memory.per_device_batch_size * memory.gradient_accumulation_steps
-            kwargs["per_device_train_batch_size"] = 1
-            kwargs["per_device_eval_batch_size"] = 1
-            kwargs["gradient_accumulation_steps"] = bins
     return kwargs
+
+
+def packs_bins_as_rows(spec: FineTuneJobSpec, precision: Precision) -> bool:
+    """Whether packed bins go to the model as rows of a batch (`packing.PackedRowsCollator`).
+
+    On CPU there is no FlashAttention, whose variable-length kernels make TRL's one flattened
+    row of bins cheap; SDPA would attend over the whole row. On CUDA TRL's layout stays.
+    """
+    return spec.training.packing and precision.device == "cpu"

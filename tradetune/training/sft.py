@@ -5,6 +5,8 @@
 - OOM: `torch.OutOfMemoryError` during training walks `recovery.next_recovery` (half the
   micro-batch, double the accumulation, then checkpointing, then a shorter maximum length)
   and trains again from the last checkpoint, recording each change.
+- Speed: the LM head scores only the response's positions (`fused_head`), on CPU as on GPU;
+  on CPU packed bins are rows of the micro-batch (`packing`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from typing import IO, TYPE_CHECKING, Any
 
 from tradetune.errors import RuntimeFailure
 from tradetune.progress import ProgressSink, quiet_libraries
+from tradetune.training.fused_head import score_labelled_only
+from tradetune.training.packing import use_packed_rows
 from tradetune.training.plan import (
     Precision,
     initial_memory,
     lora_kwargs,
     model_init_kwargs,
+    packs_bins_as_rows,
     quantization_kwargs,
     sft_config_kwargs,
 )
@@ -115,6 +120,7 @@ def run_sft(
     from trl.trainer.sft_trainer import SFTTrainer
 
     quiet_libraries()
+    score_labelled_only()
     checkpoints = output / "checkpoints"
     memory = state.memory_config() or initial_memory(spec)
     recoveries: list[str] = list(state.oom_recoveries)
@@ -161,6 +167,8 @@ def run_sft(
                     ),
                     callbacks=extra,
                 )
+                if packs_bins_as_rows(spec, precision):
+                    use_packed_rows(trainer)
                 trainer.remove_callback(PrinterCallback)
                 trainer.remove_callback(ProgressCallback)
                 progress.phase("train", total=None)

@@ -6,7 +6,12 @@ from pathlib import Path
 
 from tradetune.api import FineTuneJobSpec
 from tradetune.training import initial_memory, resolve_precision, sft_config_kwargs
-from tradetune.training.plan import lora_kwargs, model_init_kwargs, quantization_kwargs
+from tradetune.training.plan import (
+    lora_kwargs,
+    model_init_kwargs,
+    packs_bins_as_rows,
+    quantization_kwargs,
+)
 
 
 def spec(**over: object) -> FineTuneJobSpec:
@@ -69,14 +74,17 @@ def test_sft_config_uses_trl_1_16_names_and_cpu_settings(tmp_path: Path) -> None
     assert kw["load_best_model_at_end"] is True and kw["metric_for_best_model"] == "eval_loss"
     assert kw["model_init_kwargs"] == {"dtype": "float32", "device_map": "cpu"}
     assert (kw["learning_rate"], kw["warmup_steps"], kw["lr_scheduler_type"]) == (2e-4, 100, "cosine")
-    # packed on CPU: one bin per micro-batch, the same 16 bins per optimizer step
-    assert (kw["per_device_train_batch_size"], kw["gradient_accumulation_steps"]) == (1, 16)
+    # the spec's batch as it is: on CPU each of the 4 packed bins is a row (packs_bins_as_rows)
+    assert (kw["per_device_train_batch_size"], kw["gradient_accumulation_steps"]) == (4, 4)
+    assert packs_bins_as_rows(s, p) is True
+    assert packs_bins_as_rows(spec(), p) is False  # not packed
     plain = sft_config_kwargs(spec(), initial_memory(spec()), p, tmp_path, init_kwargs={})
     assert plain["load_best_model_at_end"] is False and "packing_strategy" not in plain
     assert (plain["per_device_train_batch_size"], plain["gradient_accumulation_steps"]) == (4, 4)
     gpu = resolve_precision(s, cuda=True, bf16_supported=True)
     packed_gpu = sft_config_kwargs(s, initial_memory(s), gpu, tmp_path, init_kwargs={})
     assert (packed_gpu["per_device_train_batch_size"], packed_gpu["gradient_accumulation_steps"]) == (4, 4)
+    assert packs_bins_as_rows(s, gpu) is False  # TRL's flattened row for FlashAttention's varlen kernels
 
 
 def test_hub_models_get_revision_and_token_only_when_named() -> None:
