@@ -26,6 +26,7 @@ from tradetune.api import (
     EvalMetrics,
     FineTuneJobSpec,
     FineTuneJobStatus,
+    GateResult,
     TrainResult,
     gate,
     rfc3339,
@@ -52,6 +53,24 @@ def metrics_summary(metrics: EvalMetrics | None) -> str:
         if value is not None:
             parts.append(f"{name} {value:.4g}")
     return ", ".join(parts) or "no metrics reported"
+
+
+def gate_condition(verdict: GateResult) -> tuple[bool, str, str]:
+    """The GatePassed condition for a gate verdict: (status, reason, message)."""
+    detail = "; ".join(v.message for v in verdict.verdicts) or "no thresholds set"
+    reason = "ThresholdsMet" if verdict.passed else "ThresholdsNotMet"
+    return verdict.passed, reason, f"{verdict.summary}: {detail}"
+
+
+def gate_failed_message(verdict: GateResult) -> str:
+    return f"the model did not pass its gate: {verdict.summary}"
+
+
+def gate_passed_message(verdict: GateResult) -> str:
+    return f"trained, evaluated and passed the gate ({verdict.summary})"
+
+
+NOTHING_PROMOTED = "the gate failed, so nothing was promoted"
 
 
 def finetunejob_status(
@@ -100,16 +119,15 @@ def finetunejob_status(
     verdict = gate(
         metrics, evaluation.thresholds, result.base_metrics, compare_to_base=evaluation.compare_to_base
     )
-    detail = "; ".join(v.message for v in verdict.verdicts) or "no thresholds set"
     cond("Trained", True, "TrainingSucceeded", f"training finished: {result.reason}")
     cond("Evaluated", True, "MetricsRecorded", metrics_summary(result.metrics))
     update = {"metrics": metrics, "base_metrics": result.base_metrics, "gate": verdict}
 
+    cond("GatePassed", *gate_condition(verdict))
     if not verdict.passed:
-        message = f"the model did not pass its gate: {verdict.summary}"
-        cond("GatePassed", False, "ThresholdsNotMet", f"{verdict.summary}: {detail}")
+        message = gate_failed_message(verdict)
         if spec.promote is not None:
-            cond("Promoted", False, "GateFailed", "the gate failed, so nothing was promoted")
+            cond("Promoted", False, "GateFailed", NOTHING_PROMOTED)
         cond("Failed", True, "GateFailed", message)
         cond("Succeeded", False, "GateFailed", message)
         cond("Ready", False, "GateFailed", message)
@@ -117,8 +135,7 @@ def finetunejob_status(
             update={**update, "phase": "Failed", "conditions": conditions, "message": message}
         )
 
-    message = f"trained, evaluated and passed the gate ({verdict.summary})"
-    cond("GatePassed", True, "ThresholdsMet", f"{verdict.summary}: {detail}")
+    message = gate_passed_message(verdict)
     cond("Failed", False, "GatePassed")
     cond("Succeeded", True, "GatePassed", message)
     if spec.promote is not None:

@@ -36,6 +36,13 @@ from tradetune.api import (
     set_condition,
 )
 from tradetune.errors import InvalidInput, SpecError
+from tradetune.jobstatus import (
+    NOTHING_PROMOTED,
+    gate_condition,
+    gate_failed_message,
+    gate_passed_message,
+    metrics_summary,
+)
 from tradetune.operator import builders
 from tradetune.operator.settings import OperatorSettings
 
@@ -308,17 +315,6 @@ class _Builder:
         return out
 
 
-def _metrics_summary(metrics: EvalMetrics | None) -> str:
-    if metrics is None:
-        return "no metrics reported"
-    parts = []
-    for name in ("perplexity", "evalLoss", "taskAccuracy", "pineSyntaxScore", "pineParseRate"):
-        value = metrics.value(name)
-        if value is not None:
-            parts.append(f"{name} {value:.4g}")
-    return ", ".join(parts) or "no metrics reported"
-
-
 def _fail(b: _Builder, reason: str, message: str, *, trained: bool | None = False) -> None:
     b.new.phase = "Failed"
     b.cond("Failed", True, reason, message)
@@ -566,8 +562,8 @@ def _record_result(
     b.new.artifacts = result.artifacts or Artifacts()
     b.new.phase = "Evaluating"
     b.cond("Trained", True, "TrainingSucceeded", f"trainer pod {pod.name} finished: {result.reason}")
-    b.cond("Evaluated", True, "MetricsRecorded", _metrics_summary(result.metrics))
-    b.ready(False, "Evaluating", f"training finished ({_metrics_summary(result.metrics)}); checking the gate")
+    b.cond("Evaluated", True, "MetricsRecorded", metrics_summary(result.metrics))
+    b.ready(False, "Evaluating", f"training finished ({metrics_summary(result.metrics)}); checking the gate")
     decision.requeue_after = 0.0
 
 
@@ -584,22 +580,20 @@ def _gate_and_promote(ftj: FineTuneJob, b: _Builder, observed: Observed, decisio
     ):
         decision.gate_result = result.passed
     b.new.gate = result
-    detail = "; ".join(v.message for v in result.verdicts) or "no thresholds set"
     if b.new.completion_time is None:
         b.new.completion_time = b.stamp
+    b.cond("GatePassed", *gate_condition(result))
     if not result.passed:
-        b.cond("GatePassed", False, "ThresholdsNotMet", f"{result.summary}: {detail}")
         if ftj.spec.promote is not None:
-            b.cond("Promoted", False, "GateFailed", "the gate failed, so nothing was promoted")
-        _fail(b, "GateFailed", f"the model did not pass its gate: {result.summary}", trained=None)
+            b.cond("Promoted", False, "GateFailed", NOTHING_PROMOTED)
+        _fail(b, "GateFailed", gate_failed_message(result), trained=None)
         return
-    b.cond("GatePassed", True, "ThresholdsMet", f"{result.summary}: {detail}")
     b.new.phase = "Succeeded"
     b.cond("Failed", False, "GatePassed", "")
-    b.cond("Succeeded", True, "GatePassed", f"trained, evaluated and passed the gate ({result.summary})")
+    b.cond("Succeeded", True, "GatePassed", gate_passed_message(result))
     promote = ftj.spec.promote
     if promote is None:
-        b.ready(True, "Succeeded", f"trained, evaluated and passed the gate ({result.summary})")
+        b.ready(True, "Succeeded", gate_passed_message(result))
         return
     ms = observed.model_serve
     if ms is None and not promote.create:
