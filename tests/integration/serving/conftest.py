@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,7 @@ from tradetune.training import build_tiny_model
 
 REPO = Path(__file__).resolve().parents[3]
 API_KEY = "test-key-123"
+INSTRUCTION = "Explain the doji candlestick pattern."
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +105,21 @@ def served(
         if proc.poll() is None:
             proc.terminate()
             proc.wait(60)
+
+
+def post(url: str, body: dict[str, Any], key: str | None = API_KEY) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def client(served: RunningServe) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{served.base_url}/v1", api_key=API_KEY, timeout=60)

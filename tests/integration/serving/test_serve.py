@@ -6,40 +6,18 @@ SIGTERM and checks that no process of it is left.
 
 from __future__ import annotations
 
-import json
 import signal
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
-from tests.integration.serving.conftest import API_KEY, RunningServe
+from tests.integration.serving.conftest import INSTRUCTION, RunningServe, client, post
 from tradetune.prompt import format_prompt
 
 pytestmark = pytest.mark.slow
-
-INSTRUCTION = "Explain the doji candlestick pattern."
-
-
-def post(url: str, body: dict[str, Any], key: str | None = API_KEY) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
-
-
-def client(served: RunningServe) -> Any:
-    from openai import OpenAI
-
-    return OpenAI(base_url=f"{served.base_url}/v1", api_key=API_KEY, timeout=60)
 
 
 def test_models_lists_the_served_name(served: RunningServe) -> None:
