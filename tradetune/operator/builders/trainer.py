@@ -1,0 +1,173 @@
+"""The trainer's objects: its job.yaml ConfigMap and the batch/v1 Job, and the promotion body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from tradetune.api import API_VERSION, FineTuneJob
+from tradetune.operator.builders.common import (
+    CACHE_DIR,
+    CONFIG_DIR,
+    FTJ_LABEL,
+    OUTPUT_DIR,
+    PROMOTED_FROM_ANNOTATION,
+    TRAINER_CONTAINER,
+    config_map_name,
+    container_security_context,
+    ftj_identity,
+    job_name,
+    labels,
+    mount,
+    object_meta,
+    owner_reference,
+    pod_security_context,
+    pvc_volume,
+    resolve_resources,
+    scratch_mounts,
+    scratch_volumes,
+)
+from tradetune.operator.settings import OperatorSettings
+
+
+def training_config(ftj: FineTuneJob) -> str:
+    """The `job.yaml` the trainer reads: the FineTuneJob as the user wrote it, without status."""
+    name, namespace, _ = ftj_identity(ftj)
+    doc = {
+        "apiVersion": API_VERSION,
+        "kind": "FineTuneJob",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": ftj.spec.model_dump(by_alias=True, exclude_none=True, mode="json"),
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def config_map(ftj: FineTuneJob) -> dict[str, Any]:
+    name, namespace, uid = ftj_identity(ftj)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_meta(
+            config_map_name(name),
+            namespace,
+            labels(name, "training-config", finetunejob=name),
+            owner_reference("FineTuneJob", name, uid),
+        ),
+        "data": {"job.yaml": training_config(ftj)},
+    }
+
+
+def training_job(ftj: FineTuneJob, settings: OperatorSettings) -> dict[str, Any]:
+    """The batch/v1 Job running `tradetune train` once (plus backoffLimit retries)."""
+    name, namespace, uid = ftj_identity(ftj)
+    spec = ftj.spec
+    resources = resolve_resources(spec.resources, settings)
+    pod_labels = labels(name, "trainer", finetunejob=name)
+    env: list[dict[str, Any]] = [
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "HF_HOME", "value": CACHE_DIR},
+        {"name": "TRADETUNE_RESULT_PATH", "value": "/dev/termination-log"},
+        {"name": "PYTHONUNBUFFERED", "value": "1"},
+    ]
+    token = spec.base_model.token_secret_ref
+    if token is not None:
+        env.append(
+            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": token.name, "key": token.key}}}
+        )
+    volumes: list[dict[str, Any]] = [
+        {"name": "config", "configMap": {"name": config_map_name(name)}},
+        *scratch_volumes(),
+    ]
+    mounts = [mount("config", CONFIG_DIR, read_only=True), *scratch_mounts()]
+    if spec.output is not None:
+        volumes.append(pvc_volume("output", spec.output, read_only=False))
+        mounts.append(mount("output", OUTPUT_DIR, sub_path=spec.output.sub_path))
+    else:
+        volumes.append({"name": "output", "emptyDir": {}})
+        mounts.append(mount("output", OUTPUT_DIR))
+    if spec.cache is not None:
+        volumes.append(pvc_volume("cache", spec.cache, read_only=False))
+        mounts.append(mount("cache", CACHE_DIR, sub_path=spec.cache.sub_path))
+    else:
+        volumes.append({"name": "cache", "emptyDir": {}})
+        mounts.append(mount("cache", CACHE_DIR))
+    container: dict[str, Any] = {
+        "name": TRAINER_CONTAINER,
+        "image": spec.image or settings.trainer_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["tradetune", "train", "--config", f"{CONFIG_DIR}/job.yaml", "--output", OUTPUT_DIR],
+        "env": env,
+        "volumeMounts": mounts,
+        "securityContext": container_security_context(),
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    requirements = resources.requirements()
+    if requirements:
+        container["resources"] = requirements
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": pod_security_context(),
+        "containers": [container],
+        "volumes": volumes,
+        **resources.placement(),
+    }
+    job_spec: dict[str, Any] = {
+        "backoffLimit": spec.backoff_limit,
+        "suspend": spec.suspend,
+        # Exit code 2 is bad input (tradetune.errors.InvalidInput): retrying cannot help.
+        "podFailurePolicy": {
+            "rules": [
+                {
+                    "action": "FailJob",
+                    "onExitCodes": {"containerName": TRAINER_CONTAINER, "operator": "In", "values": [2]},
+                },
+                {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+            ]
+        },
+        "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+    }
+    if spec.active_deadline_seconds is not None:
+        job_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": object_meta(
+            job_name(name),
+            namespace,
+            labels(name, "trainer", finetunejob=name),
+            owner_reference("FineTuneJob", name, uid),
+        ),
+        "spec": job_spec,
+    }
+
+
+def model_serve_for_promotion(ftj: FineTuneJob, *, existing: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ModelServe create body or merge patch that points a ModelServe at this job.
+
+    The annotation names the job's uid and generation so a rollout is traceable to the exact
+    spec that produced the model.
+    """
+    name, namespace, uid = ftj_identity(ftj)
+    promote = ftj.spec.promote
+    assert promote is not None
+    stamp = f"{namespace}/{name} uid={uid} generation={ftj.metadata.generation}"
+    if existing is None:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "ModelServe",
+            "metadata": {
+                "name": promote.model_serve,
+                "namespace": namespace,
+                "labels": {**labels(promote.model_serve, "model-serve"), FTJ_LABEL: name},
+                "annotations": {PROMOTED_FROM_ANNOTATION: stamp},
+            },
+            "spec": {"model": {"fromFineTuneJob": name}},
+        }
+    return {
+        "metadata": {"labels": {FTJ_LABEL: name}, "annotations": {PROMOTED_FROM_ANNOTATION: stamp}},
+        "spec": {"model": {"fromFineTuneJob": name, "path": None, "adapterPath": None}},
+    }
