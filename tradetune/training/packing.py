@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-# Keys of TRL's padding-free output that only FlashAttention's varlen kernels read; with
-# several rows they would describe the flattened layout, so they are left out.
+# The keys kept, with their padding value (None: the pad token). TRL's other keys
+# (cu_seq_lens_*, max_length_*, seq_idx) describe its one flattened row for FlashAttention's
+# variable-length kernels, which do not run here, so they are left out.
 _FILL = {"input_ids": None, "labels": -100, "position_ids": 0}
 
 
