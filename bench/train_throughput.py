@@ -12,7 +12,8 @@ What differs is the recipe:
   quarter of the attention cost of TRL's one flattened row of 4 bins), an LM head that
   scores only the response's positions (tradetune.training.score_labelled_only; TRL does so
   on CUDA only), and gradient checkpointing off - it trades compute for memory, and the
-  trainer turns it on by itself when a run hits out-of-memory;
+  trainer turns it on by itself when a run hits out-of-memory (tradetune.training.add_speedups
+  applies the first two to the trainer);
 - ours+ckpt: the same with gradient checkpointing on (the spec's default), for transparency.
 The learning rate is 1e-3 rather than the guide's 2e-4 (tuned for 7B models) so a short run on
 the tiny model moves the loss; all arms share it. Tokens/s counts real (non-padding) tokens as
@@ -64,14 +65,12 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
     from tradetune.evaluation import Scored, encode_records, score
     from tradetune.progress import quiet_libraries
     from tradetune.training import (
+        add_speedups,
         initial_memory,
-        packs_bins_as_rows,
         read_jsonl,
         resolve_precision,
-        score_labelled_only,
         sft_config_kwargs,
         to_prompt_completion,
-        use_packed_rows,
     )
     from tradetune.training.plan import model_init_kwargs
 
@@ -160,7 +159,6 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
             init_kwargs=model_init_kwargs(spec, precision, None),
         )
         kwargs.update(eval_strategy="no", save_strategy="no")
-        score_labelled_only()
         dataset = Dataset.from_list(to_prompt_completion(train, tok.eos_token))
         trainer = SFTTrainer(
             model=str(work / "base"),
@@ -170,8 +168,7 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
             peft_config=lora,
             quantization_config=quant,
         )
-        if packs_bins_as_rows(spec, precision):
-            use_packed_rows(trainer)
+        add_speedups(trainer, spec, precision)
     start = time.perf_counter()
     out = trainer.train()
     seconds = time.perf_counter() - start

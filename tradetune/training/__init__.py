@@ -24,7 +24,7 @@ from tradetune.training.result import (
     write_termination_message,
 )
 from tradetune.training.run import train
-from tradetune.training.sft import latest_checkpoint
+from tradetune.training.sft import add_speedups, latest_checkpoint
 from tradetune.training.tiny import TinyModelConfig, build_tiny_model
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "RunState",
     "Splits",
     "TinyModelConfig",
+    "add_speedups",
     "build_tiny_model",
     "describe_recovery",
     "generic_corpus",

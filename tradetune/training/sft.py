@@ -88,6 +88,17 @@ def make_log_callback(log_file: IO[str], progress: ProgressSink, attempt: Callab
     return _LogCallback()
 
 
+def add_speedups(trainer: Any, spec: FineTuneJobSpec, precision: Precision) -> None:
+    """What TradeTune adds to TRL's SFTTrainer for speed, before it trains (docs/training.md).
+
+    The LM head scores only the labelled (response) positions on every device, and on CPU
+    packed bins are rows of the micro-batch. Same losses as TRL's own path; tested.
+    """
+    score_labelled_only()
+    if packs_bins_as_rows(spec, precision):
+        use_packed_rows(trainer)
+
+
 def _free_memory() -> None:
     import torch
 
@@ -120,7 +131,6 @@ def run_sft(
     from trl.trainer.sft_trainer import SFTTrainer
 
     quiet_libraries()
-    score_labelled_only()
     checkpoints = output / "checkpoints"
     memory = state.memory_config() or initial_memory(spec)
     recoveries: list[str] = list(state.oom_recoveries)
@@ -167,8 +177,7 @@ def run_sft(
                     ),
                     callbacks=extra,
                 )
-                if packs_bins_as_rows(spec, precision):
-                    use_packed_rows(trainer)
+                add_speedups(trainer, spec, precision)
                 trainer.remove_callback(PrinterCallback)
                 trainer.remove_callback(ProgressCallback)
                 progress.phase("train", total=None)
