@@ -31,6 +31,23 @@ from tradetune.training import build_tiny_model
 REPO = Path(__file__).resolve().parents[3]
 
 
+def random_llama(*, vocab_size: int, layers: int, pad_token_id: int | None = None) -> Any:
+    """A seeded, randomly initialised Llama in eval mode, for checks that need no training."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        max_position_embeddings=64,
+        pad_token_id=pad_token_id,
+    )
+    return LlamaForCausalLM(config).eval()
+
+
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Llama pretrained on generic text (about 10 s on 2 cores)."""

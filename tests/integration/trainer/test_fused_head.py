@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import torch
 import trl.trainer.utils as trl_utils
-from transformers import LlamaConfig, LlamaForCausalLM
 from trl.trainer.utils import add_fused_lm_head
 
+from tests.integration.trainer.conftest import random_llama
 from tradetune.training.fused_head import score_labelled_only
 
 
@@ -21,16 +21,7 @@ def restore_trl(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _model() -> Any:
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=256,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        max_position_embeddings=64,
-    )
-    model = LlamaForCausalLM(config).eval()
+    model = random_llama(vocab_size=256, layers=1)
     add_fused_lm_head(model)
     return model
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
+from tests.integration.trainer.conftest import random_llama
 from tradetune.training import PackedRowsCollator, use_packed_rows
 
 PAD = 0
@@ -51,18 +51,7 @@ def test_rows_are_trl_rows_stacked_with_inert_padding() -> None:
 
 def test_rows_give_the_loss_of_one_bin_at_a_time() -> None:
     """No attention crosses a row or a packed sequence: the summed token loss is unchanged."""
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=64,
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=32,
-            pad_token_id=PAD,
-        )
-    ).eval()
+    model = random_llama(vocab_size=64, layers=2, pad_token_id=PAD)
     trl = _trl_collator()
     examples = _labelled(BINS)
 
