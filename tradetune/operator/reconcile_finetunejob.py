@@ -28,14 +28,13 @@ from tradetune.api import (
     FineTuneJob,
     FineTuneJobStatus,
     GateResult,
-    TrainResult,
     gate,
     get_condition,
     parse_finetunejob,
     rfc3339,
     set_condition,
 )
-from tradetune.errors import InvalidInput, SpecError
+from tradetune.errors import SpecError
 from tradetune.jobstatus import (
     NOTHING_PROMOTED,
     gate_condition,
@@ -45,18 +44,8 @@ from tradetune.jobstatus import (
 )
 from tradetune.operator import builders
 from tradetune.operator.settings import OperatorSettings
+from tradetune.operator.trainer_pod import STALLED_WAITING, PodView, job_condition, owned_by, view_pod
 
-# Waiting reasons of a container that will not fix themselves quickly: the job is Stalled.
-STALLED_WAITING = frozenset(
-    {
-        "ImagePullBackOff",
-        "ErrImagePull",
-        "InvalidImageName",
-        "CreateContainerConfigError",
-        "CreateContainerError",
-        "CrashLoopBackOff",
-    }
-)
 # Ready reasons that deserve a Warning event.
 WARNING_REASONS = frozenset(
     {
@@ -182,103 +171,6 @@ def _validate(body: dict[str, Any], settings: OperatorSettings) -> FineTuneJob:
     return ftj
 
 
-@dataclass(frozen=True)
-class PodView:
-    """One trainer pod, reduced to what the lifecycle needs."""
-
-    name: str
-    created: str
-    state: Literal["pending", "stalled", "running", "succeeded", "failed"]
-    reason: str = ""
-    message: str = ""
-    started: str | None = None
-    finished: str | None = None
-    result: TrainResult | None = None
-    result_error: str | None = None
-
-
-def _trainer_status(pod: dict[str, Any]) -> dict[str, Any]:
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    for status in statuses:
-        if status.get("name") == builders.TRAINER_CONTAINER:
-            return dict(status)
-    return dict(statuses[0]) if statuses else {}
-
-
-def view_pod(pod: dict[str, Any]) -> PodView:
-    """Classify a trainer pod and pull out its failure reason and TrainResult."""
-    meta = pod.get("metadata") or {}
-    status = pod.get("status") or {}
-    phase = status.get("phase", "Pending")
-    container = _trainer_status(pod)
-    state = container.get("state") or {}
-    name, created = str(meta.get("name", "")), str(meta.get("creationTimestamp", ""))
-    terminated = state.get("terminated") or {}
-    message = str(terminated.get("message") or "")
-    result: TrainResult | None = None
-    result_error: str | None = None
-    if message.strip().startswith("{"):
-        try:
-            result = TrainResult.from_termination_message(message)
-        except InvalidInput as exc:
-            result_error = exc.message
-    if phase == "Succeeded":
-        return PodView(
-            name,
-            created,
-            "succeeded",
-            started=terminated.get("startedAt") or status.get("startTime"),
-            finished=terminated.get("finishedAt"),
-            result=result,
-            result_error=result_error if message else "the trainer wrote no termination message",
-        )
-    if phase == "Failed":
-        exit_code = terminated.get("exitCode")
-        if terminated.get("reason") == "OOMKilled":
-            reason = "OOMKilled"
-            text = f"the trainer was killed for exceeding its memory limit (exit code {exit_code})"
-        elif result is not None and result.outcome == "Failed":
-            reason, text = result.reason, result.message or result.reason
-        elif status.get("reason"):
-            reason, text = str(status["reason"]), str(status.get("message") or status["reason"])
-        else:
-            reason = "TrainerFailed"
-            tail = message.strip().splitlines()[-1][:300] if message.strip() else ""
-            text = f"the trainer exited with code {exit_code}" + (f": {tail}" if tail else "")
-        return PodView(
-            name,
-            created,
-            "failed",
-            reason,
-            text,
-            started=terminated.get("startedAt") or status.get("startTime"),
-            finished=terminated.get("finishedAt"),
-            result=result,
-        )
-    waiting = state.get("waiting") or {}
-    if waiting.get("reason") in STALLED_WAITING:
-        return PodView(name, created, "stalled", str(waiting["reason"]), str(waiting.get("message") or ""))
-    if phase == "Running" and "running" in state:
-        return PodView(
-            name, created, "running", started=state["running"].get("startedAt") or status.get("startTime")
-        )
-    return PodView(
-        name, created, "pending", str(waiting.get("reason") or ""), str(waiting.get("message") or "")
-    )
-
-
-def _job_condition(job: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    for cond in (job.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == kind and cond.get("status") == "True":
-            return dict(cond)
-    return None
-
-
-def _owned_by(obj: dict[str, Any], uid: str) -> bool:
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
-    return any(ref.get("uid") == uid for ref in refs)
-
-
 class _Builder:
     """Accumulates the new status and its events from the old one."""
 
@@ -350,7 +242,7 @@ def decide(
     b.new.job_name = jname
     job = observed.job
 
-    if job is not None and not _owned_by(job, uid):
+    if job is not None and not owned_by(job, uid):
         b.cond("Stalled", True, "JobConflict", f"Job {jname} exists but belongs to another object")
         b.ready(
             False, "JobConflict", f"Job {jname} exists but belongs to another object; waiting for it to go"
@@ -443,8 +335,8 @@ def _follow_job(
         + int(job_status.get("active") or 0)
     )
     b.new.attempts = max(b.old.attempts, len(views), counted)
-    complete = _job_condition(job, "Complete") or _job_condition(job, "SuccessCriteriaMet")
-    failed = _job_condition(job, "Failed") or _job_condition(job, "FailureTarget")
+    complete = job_condition(job, "Complete") or job_condition(job, "SuccessCriteriaMet")
+    failed = job_condition(job, "Failed") or job_condition(job, "FailureTarget")
     finished = complete is not None or failed is not None
 
     if not finished and bool(job_spec.get("suspend")) != ftj.spec.suspend:
