@@ -16,9 +16,10 @@ import random
 from collections.abc import Iterator, Sequence
 
 from tradetune.datagen._base import Family, Record
-from tradetune.datagen._fam_computed import BacktestStats, IndicatorMath, PatternRecognition, PositionSizing
+from tradetune.datagen._fam_chart import IndicatorMath, PatternRecognition
 from tradetune.datagen._fam_knowledge import CandlestickKnowledge, MarketStructure
 from tradetune.datagen._fam_pine import PineIndicator, PineRepair, PineStrategy, StrategyExplanation
+from tradetune.datagen._fam_risk import BacktestStats, PositionSizing
 from tradetune.errors import InvalidInput
 
 __all__ = ["GENERATOR_VERSION", "TASKS", "generate_records", "resolve_tasks"]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from tradetune.datagen._base import Family, normalise_instruction, pick
 from tradetune.datagen._knowledge_text import PATTERNS, TOPICS, Pattern, Topic
-from tradetune.datagen._market import INSTRUMENTS, Instrument, pick_instrument
+from tradetune.datagen._market import INSTRUMENTS, TIMEFRAMES, Instrument, pick_instrument
 
 __all__ = ["CandlestickKnowledge", "MarketStructure"]
 
@@ -89,7 +89,6 @@ def _fill(template: str, a: str, b: str, sym: str = "") -> str:
     return q[0].upper() + q[1:]
 
 
-TIMEFRAMES = ("5-minute", "15-minute", "1-hour", "4-hour", "daily", "weekly")
 CONTEXT_PREFIX = "I trade {sym} on the {tf} chart. "
 
 

@@ -51,6 +51,12 @@ _REGIMES = ((0.0025, 0.8), (-0.0025, 0.9), (0.0, 0.55), (0.0, 1.8))
 _SWITCH = 0.08
 
 
+# Chart timeframes the instruction templates mention.
+TIMEFRAMES = ("5-minute", "15-minute", "1-hour", "4-hour", "daily", "weekly")
+# Instruments priced well above 1, where a 0.01 answer tolerance is tight (computed exercises).
+PRICED_INSTRUMENTS = tuple(i for i in INSTRUMENTS if 20 <= i.price <= 5000)
+
+
 class Bar(NamedTuple):
     open: float
     high: float
