@@ -4,7 +4,8 @@ Stages: validate the file → train (the trainer pod's `tradetune.training.train
 QLoRA with resume from `<output>/checkpoints`, evaluation) → gate and status
 (`tradetune.jobstatus.finetunejob_status`, the operator's mapping) → when the gate passes and
 the job asks for promotion, serve the merged model with vLLM (`tradetune.serving`), ask it one
-PineScript question through the official `openai` client, and keep serving until Ctrl-C.
+question through the official `openai` client - by default the first item of the job's own test
+split, shown beside its reference answer - and keep serving until Ctrl-C.
 
 `<output>/status.yaml` is written at each step in the shape of FineTuneJob.status, so a local
 run reads like a cluster run.
@@ -32,7 +33,7 @@ from tradetune.jobstatus import Promotion, finetunejob_status
 from tradetune.local._files import read_status, write_status
 from tradetune.local._table import metrics_table
 
-# The guide's own inference example.
+# The guide's own inference example: the sample question when the test split has none.
 SAMPLE_INSTRUCTION = "Write a PineScript v5 strategy for EMA crossover with 12 and 26 periods"
 
 
@@ -47,7 +48,7 @@ class RunOptions:
     port: int = 8000
     exit_after_sample: bool = False
     ready_timeout: float = 600.0
-    sample_instruction: str = SAMPLE_INSTRUCTION
+    sample_instruction: str | None = None  # None: the first item of the job's test split
 
 
 @dataclass
@@ -198,10 +199,11 @@ def _serve(
             previous=report.status,
         )
         write_status(report.output, report.status)
-        report.sample_answer = ask(
-            server.base_url, name, options.sample_instruction, spec.evaluation.max_new_tokens
+        instruction, reference = sample_question(
+            report.output / "data" / "test.jsonl", options.sample_instruction
         )
-        _print_sample(console, options.sample_instruction, report.sample_answer)
+        report.sample_answer = ask(server.base_url, name, instruction, spec.evaluation.max_new_tokens)
+        _print_sample(console, instruction, report.sample_answer, reference)
         if options.exit_after_sample:
             return report
         console.print(
@@ -237,8 +239,35 @@ def ask(base_url: str, model: str, instruction: str, max_tokens: int) -> str:
     return reply.choices[0].message.content or ""
 
 
-def _print_sample(console: Any, instruction: str, answer: str) -> None:
+def sample_question(test_split: Path, asked: str | None) -> tuple[str, str | None]:
+    """The sample question and its reference answer: the one asked, else the test split's first item.
+
+    A held-out item of the job's own tasks shows what the model learned, and its reference
+    answer shows what it should have said; the guide's PineScript question is the fallback.
+    """
+    if asked is not None:
+        return asked, None
+    from tradetune.training.data import read_jsonl
+
+    try:
+        first = next(iter(read_jsonl(test_split)), None)
+    except InvalidInput:
+        first = None
+    if first is None:
+        return SAMPLE_INSTRUCTION, None
+    return first["instruction"], first["response"]
+
+
+def _print_sample(console: Any, instruction: str, answer: str, reference: str | None) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    console.print(Panel(Text(answer or "(empty answer)"), title=f"sample: {instruction}", title_align="left"))
+    body = Text()
+    body.append("question\n", style="bold")
+    body.append(instruction + "\n\n")
+    body.append("answer of the served model\n", style="bold")
+    body.append(answer or "(empty answer)")
+    if reference is not None:
+        body.append("\n\nreference answer (test split)\n", style="bold")
+        body.append(reference)
+    console.print(Panel(body, title="sample request", title_align="left"))

@@ -7,6 +7,7 @@ first one's training from its checkpoint.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -133,7 +134,10 @@ def test_run_trains_gates_serves_and_answers_a_sample(
     # The table and the sample answer reached the user.
     assert "Gate: Passed" in result.stdout
     assert "perplexity" in result.stdout
-    assert "sample: Write a PineScript v5 strategy" in result.stdout
+    # The sample question is the first held-out item of the job's own test split, with its reference.
+    first = json.loads((output / "data" / "test.jsonl").read_text().splitlines()[0])
+    assert first["instruction"][:30] in result.stdout
+    assert "reference answer (test split)" in result.stdout
     assert "vLLM ready" in result.stdout
     # The sample went through vLLM's OpenAI chat route (its access log is in serve.log).
     assert '"POST /v1/chat/completions HTTP/1.1" 200' in (output / "serve.log").read_text()
