@@ -46,43 +46,34 @@ import jsonpatch
 import kmock
 from kmock._internal import apps, rendering
 
+from tradetune.api import crd_documents
+
 TEST_CLIENT_HEADER = "X-Emulator-Client"
 _NAMESPACES_PATH = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
 _NAMESPACES = kmock.resource("", "v1", "namespaces")
 LOG_LIMIT = 50_000
 
-TRADETUNE_RESOURCES: dict[str, kmock.ResourceInfo] = {
-    "tradetune.dev/v1alpha1/finetunejobs": kmock.ResourceInfo(
-        kind="FineTuneJob",
-        singular="finetunejob",
-        namespaced=True,
-        shortnames={"ftj"},
-        categories={"tradetune"},
-        subresources={"status"},
-        verbs={"get", "list", "watch", "create", "update", "patch", "delete"},
-    ),
-    "tradetune.dev/v1alpha1/modelserves": kmock.ResourceInfo(
-        kind="ModelServe",
-        singular="modelserve",
-        namespaced=True,
-        shortnames={"mserve"},
-        categories={"tradetune"},
-        subresources={"status"},
-        verbs={"get", "list", "watch", "create", "update", "patch", "delete"},
-    ),
-    "kopf.dev/v1/kopfpeerings": kmock.ResourceInfo(
-        kind="KopfPeering",
-        singular="kopfpeering",
-        namespaced=True,
-        verbs={"get", "list", "watch", "create", "update", "patch", "delete"},
-    ),
-    "kopf.dev/v1/clusterkopfpeerings": kmock.ResourceInfo(
-        kind="ClusterKopfPeering",
-        singular="clusterkopfpeering",
-        namespaced=False,
-        verbs={"get", "list", "watch", "create", "update", "patch", "delete"},
-    ),
-}
+_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete"})
+
+
+def _resource_info(crd: dict[str, Any]) -> tuple[str, kmock.ResourceInfo]:
+    """The emulator's resource entry for one of our generated CRDs: it serves what they declare."""
+    spec, names = crd["spec"], crd["spec"]["names"]
+    version = next(v for v in spec["versions"] if v.get("served"))
+    return f"{spec['group']}/{version['name']}/{names['plural']}", kmock.ResourceInfo(
+        kind=names["kind"],
+        singular=names["singular"],
+        namespaced=spec["scope"] == "Namespaced",
+        shortnames=set(names.get("shortNames", [])),
+        categories=set(names.get("categories", [])),
+        subresources=set(version.get("subresources", {})),
+        verbs=set(_VERBS),
+    )
+
+
+TRADETUNE_RESOURCES: dict[str, kmock.ResourceInfo] = dict(
+    _resource_info(crd) for documents in crd_documents().values() for crd in documents
+)
 
 
 def _now() -> str:
