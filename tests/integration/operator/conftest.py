@@ -357,6 +357,23 @@ class Cluster:
             if e.get("involvedObject", {}).get("name") == name
         ]
 
+    def reasons(self, name: str) -> list[str]:
+        return [reason for _, reason, _ in self.events(name)]
+
+    def wait_events(self, name: str, *wanted: tuple[str, str]) -> list[tuple[str, str, str]]:
+        """Wait until every (type, reason) in `wanted` was posted for `name`; return all its events.
+
+        kopf posts events from a background queue after the handler's status patch, so a test
+        that has just seen a condition must wait for the event that accompanies it.
+        """
+
+        def posted() -> list[tuple[str, str, str]] | None:
+            events = self.events(name)
+            return events if set(wanted) <= {(t, r) for t, r, _ in events} else None
+
+        result: list[tuple[str, str, str]] = wait_for(f"events {wanted} for {name}", posted)
+        return result
+
 
 @pytest.fixture
 def cluster(emulator: RunningEmulator) -> Cluster:

@@ -45,7 +45,7 @@ def test_gate_failure_blocks_promotion_then_rethreshold_promotes(
         assert conditions["Promoted"]["status"] == "False"
         assert conditions["Trained"]["status"] == "True"
         assert emulator.get(MSERVE, NS, "weak-llm") is None
-        assert ("Warning", "ThresholdsNotMet") in {(t, r) for t, r, _ in cluster.events("weak")}
+        cluster.wait_events("weak", ("Warning", "ThresholdsNotMet"))
 
         # Loosening the thresholds re-runs the gate on the recorded metrics: no retraining.
         emulator.patch(
@@ -84,7 +84,7 @@ def test_oom_killed_pod_is_reported_and_retried(
         status = cluster.status("oom")
         assert status["phase"] == "Pending"
         assert "attempt 1 failed" in status["message"] and "memory limit" in status["message"]
-        assert ("Warning", "OOMKilled") in {(t, r) for t, r, _ in cluster.events("oom")}
+        cluster.wait_events("oom", ("Warning", "OOMKilled"))
 
         # The Job controller retries; the second attempt succeeds.
         second = cluster.start_pod("oom")
@@ -141,7 +141,7 @@ def test_image_pull_backoff_is_a_stalled_condition(
         assert stalled["reason"] == "ImagePullBackOff"
         assert "registry.test/tradetune/trainer:test" in stalled["message"]
         assert cluster.status("pull")["phase"] == "Pending"
-        assert ("Warning", "ImagePullBackOff") in {(t, r) for t, r, _ in cluster.events("pull")}
+        cluster.wait_events("pull", ("Warning", "ImagePullBackOff"))
 
 
 def test_invalid_spec_fails_once_with_field_path(
@@ -154,6 +154,7 @@ def test_invalid_spec_fails_once_with_field_path(
         assert failed is not None and failed["reason"] == "InvalidSpec"
         assert "spec.training.learningRate" in failed["message"]
         assert emulator.get(JOBS, NS, "bad-train") is None
+        cluster.wait_events("bad", ("Warning", "InvalidSpec"))
         time.sleep(1.0)  # no crash loop: nothing more happens on its own
         events = [e for e in cluster.events("bad") if e[1] == "InvalidSpec"]
         assert len(events) == 1 and events[0][0] == "Warning"
@@ -192,8 +193,10 @@ def test_suspend_and_resume(emulator: RunningEmulator, operator: OperatorHarness
         emulator.patch(FTJ, NS, "pause", {"spec": {"suspend": True}})
         wait_for("Job suspended", lambda: emulator.get(JOBS, NS, "pause-train")["spec"]["suspend"] is True)
         cluster.wait_phase("pause", "Suspended")
-        reasons = [r for _, r, _ in cluster.events("pause")]
-        assert "Resumed" in reasons and reasons.count("Suspended") >= 2
+        wait_for(
+            "Resumed and a second Suspended event",
+            lambda: "Resumed" in (r := cluster.reasons("pause")) and r.count("Suspended") >= 2,
+        )
         del pod
 
 

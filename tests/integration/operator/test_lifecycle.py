@@ -111,8 +111,8 @@ def test_create_train_gate_promote_serve(
         assert ms_status["servedModel"]["path"] == "/output/merged"
 
         # Events on the transitions, and the metrics.
-        reasons = {reason for _, reason, _ in cluster.events("pine")}
-        assert {"JobCreated", "Training", "Evaluating", "ThresholdsMet", "Promoted", "Succeeded"} <= reasons
+        expected = {"JobCreated", "Training", "Evaluating", "ThresholdsMet", "Promoted", "Succeeded"}
+        wait_for(f"events {expected}", lambda: expected <= set(cluster.reasons("pine")))
         text = wait_for(
             "metrics", lambda: (t := operator.metrics()) and "tradetune_promotions_total" in t and t
         )
