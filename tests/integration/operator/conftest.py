@@ -112,6 +112,17 @@ class OperatorHarness:
             text: str = resp.read().decode()
             return text
 
+    def wait_metrics(self, *expected: str) -> str:
+        """Wait until every line fragment in `expected` is exposed; return the whole exposition.
+
+        The operator records metrics after the status patch it just sent returns, so a test that
+        has seen the status may read the endpoint a moment before the metrics change.
+        """
+        text: str = wait_for(
+            f"metrics {expected}", lambda: (t := self.metrics()) and all(e in t for e in expected) and t
+        )
+        return text
+
 
 @pytest.fixture
 def operator(emulator: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OperatorHarness:

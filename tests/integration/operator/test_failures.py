@@ -62,9 +62,10 @@ def test_gate_failure_blocks_promotion_then_rethreshold_promotes(
         assert status["gate"]["passed"] is True and status["observedGeneration"] == 2
         assert wait_for("ModelServe", lambda: emulator.get(MSERVE, NS, "weak-llm"))
         assert len(emulator.list(JOBS, NS)) == 1
-        text = operator.metrics()
-        assert 'tradetune_gate_evaluations_total{namespace="tt",result="failed"} 1.0' in text
-        assert 'tradetune_gate_evaluations_total{namespace="tt",result="passed"} 1.0' in text
+        operator.wait_metrics(
+            'tradetune_gate_evaluations_total{namespace="tt",result="failed"} 1.0',
+            'tradetune_gate_evaluations_total{namespace="tt",result="passed"} 1.0',
+        )
 
 
 def test_oom_killed_pod_is_reported_and_retried(

@@ -113,15 +113,14 @@ def test_create_train_gate_promote_serve(
         # Events on the transitions, and the metrics.
         expected = {"JobCreated", "Training", "Evaluating", "ThresholdsMet", "Promoted", "Succeeded"}
         wait_for(f"events {expected}", lambda: expected <= set(cluster.reasons("pine")))
-        text = wait_for(
-            "metrics", lambda: (t := operator.metrics()) and "tradetune_promotions_total" in t and t
+        operator.wait_metrics(
+            'tradetune_finetunejob_phase{name="pine",namespace="tt",phase="Succeeded"} 1.0',
+            'tradetune_finetunejob_eval_metric{metric="perplexity",name="pine",namespace="tt"} 8.5',
+            'tradetune_gate_evaluations_total{namespace="tt",result="passed"} 1.0',
+            'tradetune_promotions_total{namespace="tt"} 1.0',
+            'tradetune_modelserve_ready_replicas{name="pine-llm",namespace="tt"} 1.0',
+            "tradetune_training_duration_seconds_count",
         )
-        assert 'tradetune_finetunejob_phase{name="pine",namespace="tt",phase="Succeeded"} 1.0' in text
-        assert 'tradetune_finetunejob_eval_metric{metric="perplexity",name="pine",namespace="tt"} 8.5' in text
-        assert 'tradetune_gate_evaluations_total{namespace="tt",result="passed"} 1.0' in text
-        assert 'tradetune_promotions_total{namespace="tt"} 1.0' in text
-        assert 'tradetune_modelserve_ready_replicas{name="pine-llm",namespace="tt"} 1.0' in text
-        assert "tradetune_training_duration_seconds_count" in text
         assert len(emulator.list(JOBS, NS)) == 1
 
 

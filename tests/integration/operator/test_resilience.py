@@ -77,7 +77,7 @@ def test_api_errors_for_a_while_are_retried(
         cluster.finish_pod("flaky", pod, message=train_result())
         status = cluster.wait_phase("flaky", "Succeeded", timeout=30)
         assert status["gate"]["passed"] is True
-        assert "tradetune_reconcile_errors_total" in operator.metrics()
+        operator.wait_metrics("tradetune_reconcile_errors_total")
 
 
 def test_dropped_watch_streams_lose_no_events(
