@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
+
+from tradetune.api._rules import Rule, add_validations, first_broken
 
 GROUP = "tradetune.dev"
 VERSION = "v1alpha1"
@@ -32,13 +34,16 @@ CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 MAX_NAME_LENGTH = 52
 
 
-def cel(*rules: tuple[str, str]) -> JsonDict:
-    """`x-kubernetes-validations` (CEL rule, message) pairs for json_schema_extra."""
-    return {"x-kubernetes-validations": [{"rule": rule, "message": message} for rule, message in rules]}
+def _schema_with_rules(schema: JsonDict, cls: type[Any]) -> None:
+    add_validations(schema, cls.rules)
 
 
 class SpecModel(BaseModel):
-    """Base of every user-written model: camelCase in YAML, snake_case in Python, no unknown fields."""
+    """Base of every user-written model: camelCase in YAML, snake_case in Python, no unknown fields.
+
+    A subclass lists its cross-field `rules`; they reach the CRD as CEL and are checked here, after
+    the fields, with the same message.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -46,7 +51,9 @@ class SpecModel(BaseModel):
         extra="forbid",
         validate_assignment=False,
         allow_inf_nan=False,
+        json_schema_extra=_schema_with_rules,
     )
+    rules: ClassVar[tuple[Rule, ...]] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -55,6 +62,13 @@ class SpecModel(BaseModel):
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if value is not None}
         return data
+
+    @model_validator(mode="after")
+    def _check_rules(self) -> Self:
+        broken = first_broken(self, self.rules)
+        if broken is not None:
+            raise ValueError(broken.message)
+        return self
 
 
 class StatusModel(BaseModel):
@@ -102,13 +116,12 @@ class SecretKeyRef(SpecModel):
 class VolumeRef(SpecModel):
     """A PersistentVolumeClaim in the object's namespace, optionally a sub-directory of it."""
 
-    model_config = ConfigDict(
-        json_schema_extra=cel(
-            (
-                "!has(self.subPath) || (!self.subPath.startsWith('/') && !self.subPath.contains('..'))",
-                "subPath must be a relative path without '..'",
-            )
-        )
+    rules = (
+        Rule(
+            "!has(self.subPath) || (!self.subPath.startsWith('/') && !self.subPath.contains('..'))",
+            "subPath must be a relative path without '..'",
+            lambda m: m.sub_path is None or not (m.sub_path.startswith("/") or ".." in m.sub_path),
+        ),
     )
 
     claim_name: str = Field(
@@ -120,13 +133,6 @@ class VolumeRef(SpecModel):
         min_length=1,
         max_length=1024,
     )
-
-    @field_validator("sub_path")
-    @classmethod
-    def _relative(cls, value: str | None) -> str | None:
-        if value is not None and (value.startswith("/") or ".." in value):
-            raise ValueError("subPath must be a relative path without '..'")
-        return value
 
 
 def _quantity(value: Any) -> Any:

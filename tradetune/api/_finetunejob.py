@@ -1,16 +1,15 @@
 """FineTuneJob: one fine-tuning run, from base model and data to an evaluated, gated model.
 
 Defaults follow the fine-tuning guide (QLoRA r=16/alpha=32 on q/k/v/o, nf4 with double
-quantisation, 3 epochs at 2e-4, cosine schedule). Cross-field rules are written twice on
-purpose: as pydantic validators (for `tradetune validate` and `tradetune run`) and as CEL
-`x-kubernetes-validations` (for the API server); tests hold the two in agreement.
+quantisation, 3 epochs at 2e-4, cosine schedule). Cross-field rules are `Rule`s (see
+`_rules`): one message, its CEL for the API server beside its Python reading for pydantic.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator
 from pydantic.config import JsonDict
 
 from tradetune.api._common import (
@@ -26,10 +25,10 @@ from tradetune.api._common import (
     SpecModel,
     StatusModel,
     VolumeRef,
-    cel,
 )
 from tradetune.api._gate import GateResult, Thresholds
 from tradetune.api._result import Artifacts, EvalMetrics
+from tradetune.api._rules import Rule, cel_only, exactly_one, needs
 
 TASK_IDS = (
     "pine_strategy",
@@ -73,11 +72,7 @@ CONDITION_TYPES = (
 
 
 def _immutable(field: str) -> JsonDict:
-    return cel(("self == oldSelf", f"{field} is immutable"))
-
-
-def _exactly_one(a: str, b: str) -> tuple[str, str]:
-    return f"has(self.{a}) != has(self.{b})", f"set exactly one of {a} or {b}"
+    return cel_only(("self == oldSelf", f"{field} is immutable"))
 
 
 def _unique(values: list[str] | None) -> list[str] | None:
@@ -92,12 +87,7 @@ def _unique(values: list[str] | None) -> list[str] | None:
 class BaseModelSpec(SpecModel):
     """The model to fine-tune: a hub id (downloaded into the cache) or a directory on a volume."""
 
-    model_config = ConfigDict(
-        json_schema_extra=cel(
-            _exactly_one("name", "path"),
-            ("!has(self.tokenSecretRef) || has(self.name)", "tokenSecretRef needs name"),
-        )
-    )
+    rules = (exactly_one("name", "path"), needs("tokenSecretRef", "name"))
 
     name: str | None = Field(
         None, description="Hugging Face hub id, e.g. mistralai/Mistral-7B-v0.1.", min_length=1, max_length=256
@@ -121,14 +111,6 @@ class BaseModelSpec(SpecModel):
         min_length=1,
         max_length=1024,
     )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> BaseModelSpec:
-        if (self.name is None) == (self.path is None):
-            raise ValueError("set exactly one of name or path")
-        if self.token_secret_ref is not None and self.name is None:
-            raise ValueError("tokenSecretRef needs name")
-        return self
 
 
 class GenerateSpec(SpecModel):
@@ -159,7 +141,7 @@ class GenerateSpec(SpecModel):
 class DatasetSpec(SpecModel):
     """Where the training data comes from."""
 
-    model_config = ConfigDict(json_schema_extra=cel(_exactly_one("generate", "path")))
+    rules = (exactly_one("generate", "path"),)
 
     generate: GenerateSpec | None = Field(None, description="Generate the splits from a seed inside the pod.")
     path: str | None = Field(
@@ -171,12 +153,6 @@ class DatasetSpec(SpecModel):
         min_length=1,
         max_length=1024,
     )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> DatasetSpec:
-        if (self.generate is None) == (self.path is None):
-            raise ValueError("set exactly one of generate or path")
-        return self
 
 
 class LoraSpec(SpecModel):
@@ -227,13 +203,15 @@ class EarlyStoppingSpec(SpecModel):
 class TrainingSpec(SpecModel):
     """Supervised fine-tuning hyper-parameters."""
 
-    model_config = ConfigDict(
-        json_schema_extra=cel(
-            (
-                "!has(self.earlyStopping) || self.saveSteps % self.evalSteps == 0",
-                "earlyStopping needs saveSteps to be a multiple of evalSteps",
-            )
-        )
+    rules = (
+        Rule(
+            "self.maxSteps != 0", "maxSteps must be -1 (train for epochs) or >= 1", lambda m: m.max_steps != 0
+        ),
+        Rule(
+            "!has(self.earlyStopping) || self.saveSteps % self.evalSteps == 0",
+            "earlyStopping needs saveSteps to be a multiple of evalSteps",
+            lambda m: m.early_stopping is None or m.save_steps % m.eval_steps == 0,
+        ),
     )
 
     epochs: float = Field(
@@ -299,14 +277,6 @@ class TrainingSpec(SpecModel):
     logging_steps: int = Field(10, description="Log the loss every this many steps.", ge=1)
     seed: int = Field(42, description="Seed of training (data order, adapter init).", ge=0, le=2**31 - 1)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> TrainingSpec:
-        if self.max_steps == 0:
-            raise ValueError("maxSteps must be -1 (train for epochs) or >= 1")
-        if self.early_stopping is not None and self.save_steps % self.eval_steps != 0:
-            raise ValueError("earlyStopping needs saveSteps to be a multiple of evalSteps")
-        return self
-
 
 class EvaluationSpec(SpecModel):
     """How the tuned model is evaluated and what it must reach to be promoted."""
@@ -355,10 +325,12 @@ class PromoteSpec(SpecModel):
 class FineTuneJobSpec(SpecModel):
     """Desired state of a FineTuneJob."""
 
-    model_config = ConfigDict(
-        json_schema_extra=cel(
-            ("self.method == 'qlora' || !has(self.quantization)", "quantization is only used by method qlora")
-        )
+    rules = (
+        Rule(
+            "self.method == 'qlora' || !has(self.quantization)",
+            "quantization is only used by method qlora",
+            lambda m: m.method == "qlora" or m.quantization is None,
+        ),
     )
 
     base_model: BaseModelSpec = Field(
@@ -414,12 +386,6 @@ class FineTuneJobSpec(SpecModel):
             "from its last checkpoint when resumed)."
         ),
     )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> FineTuneJobSpec:
-        if self.method != "qlora" and self.quantization is not None:
-            raise ValueError("quantization is only used by method qlora")
-        return self
 
     @property
     def effective_quantization(self) -> QuantizationSpec | None:

@@ -13,10 +13,11 @@ cluster and on a laptop.
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field
 
-from tradetune.api._common import SpecModel, StatusModel, cel
+from tradetune.api._common import SpecModel, StatusModel
 from tradetune.api._result import LOWER_IS_BETTER, EvalMetrics
+from tradetune.api._rules import Rule, at_least_one
 
 # The order verdicts appear in; also the metrics a threshold can name.
 GATED_METRICS = ("perplexity", "evalLoss", "pineSyntaxScore", "pineParseRate", "taskAccuracy")
@@ -27,23 +28,17 @@ BASE_COMPARED = ("evalLoss", "pineSyntaxScore", "pineParseRate", "taskAccuracy")
 class Bound(SpecModel):
     """Acceptable range of one metric; either end may be left open."""
 
-    model_config = ConfigDict(
-        json_schema_extra=cel(
-            ("!has(self.min) || !has(self.max) || self.min <= self.max", "min must be <= max"),
-            ("has(self.min) || has(self.max)", "set min, max or both"),
-        )
+    rules = (
+        Rule(
+            "!has(self.min) || !has(self.max) || self.min <= self.max",
+            "min must be <= max",
+            lambda m: m.min is None or m.max is None or m.min <= m.max,
+        ),
+        at_least_one("min", "max"),
     )
 
     min: float | None = Field(None, description="Lowest acceptable value (inclusive).")
     max: float | None = Field(None, description="Highest acceptable value (inclusive).")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Bound:
-        if self.min is None and self.max is None:
-            raise ValueError("set min, max or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min must be <= max (min {_fmt(self.min)}, max {_fmt(self.max)})")
-        return self
 
 
 class Thresholds(SpecModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints
 
 from tradetune.api._common import (
     API_VERSION,
@@ -22,8 +22,8 @@ from tradetune.api._common import (
     SpecModel,
     StatusModel,
     VolumeRef,
-    cel,
 )
+from tradetune.api._rules import Rule, exactly_one, has, needs
 
 # Condition types of a ModelServe.
 MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
@@ -32,12 +32,7 @@ MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
 class ModelSource(SpecModel):
     """Which model to serve: the output of a FineTuneJob, or a directory on the volume."""
 
-    model_config = ConfigDict(
-        json_schema_extra=cel(
-            ("has(self.fromFineTuneJob) != has(self.path)", "set exactly one of fromFineTuneJob or path"),
-            ("!has(self.adapterPath) || has(self.path)", "adapterPath needs path"),
-        )
-    )
+    rules = (exactly_one("fromFineTuneJob", "path"), needs("adapterPath", "path"))
 
     from_fine_tune_job: str | None = Field(
         None,
@@ -60,14 +55,6 @@ class ModelSource(SpecModel):
         min_length=1,
         max_length=1024,
     )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> ModelSource:
-        if (self.from_fine_tune_job is None) == (self.path is None):
-            raise ValueError("set exactly one of fromFineTuneJob or path")
-        if self.adapter_path is not None and self.path is None:
-            raise ValueError("adapterPath needs path")
-        return self
 
 
 class EngineSpec(SpecModel):
@@ -97,13 +84,12 @@ class EngineSpec(SpecModel):
 class ModelServeSpec(SpecModel):
     """Desired state of a ModelServe."""
 
-    model_config = ConfigDict(
-        json_schema_extra=cel(
-            (
-                "self.mode != 'adapter' || has(self.model.fromFineTuneJob) || has(self.model.adapterPath)",
-                "mode adapter with model.path needs model.adapterPath",
-            )
-        )
+    rules = (
+        Rule(
+            "self.mode != 'adapter' || has(self.model.fromFineTuneJob) || has(self.model.adapterPath)",
+            "mode adapter with model.path needs model.adapterPath",
+            lambda m: m.mode != "adapter" or has(m.model, "fromFineTuneJob") or has(m.model, "adapterPath"),
+        ),
     )
 
     model: ModelSource = Field(description="The model to serve.")
@@ -130,12 +116,6 @@ class ModelServeSpec(SpecModel):
     volume: VolumeRef | None = Field(
         None, description="Volume the model artifacts live on (mounted read-only)."
     )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ModelServeSpec:
-        if self.mode == "adapter" and self.model.path is not None and self.model.adapter_path is None:
-            raise ValueError("mode adapter with model.path needs model.adapterPath")
-        return self
 
 
 class ServedModel(StatusModel):

@@ -84,6 +84,8 @@ CASES: list[tuple[str, Obj, str | None]] = [
         "earlyStopping needs saveSteps to be a multiple of evalSteps",
     ),
     ("no-early-any-steps", ftj(training={"evalSteps": 30, "saveSteps": 100}), None),
+    ("max-steps-set", ftj(training={"maxSteps": 5}), None),
+    ("max-steps-zero", ftj(training={"maxSteps": 0}), "maxSteps must be -1 (train for epochs) or >= 1"),
     ("quant-qlora", ftj(quantization={"type": "fp4"}), None),
     ("quant-full", ftj(method="full", quantization={}), "quantization is only used by method qlora"),
     ("quant-lora", ftj(method="lora", quantization={}), "quantization is only used by method qlora"),
