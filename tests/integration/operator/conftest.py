@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.operator.emulator import RunningEmulator
+from tests.integration.operator.running_emulator import RunningEmulator
 from tradetune.api import Artifacts, EvalMetrics, TrainResult
 from tradetune.operator.__main__ import kopf_args
 from tradetune.operator.settings import load_settings

@@ -15,8 +15,8 @@ patch and delete, but kopf needs more than that to behave as it does against a r
   a status patch cannot change anything else; `generation` moves only on spec changes;
 - a no-op patch changes nothing (no new resourceVersion, no watch event).
 
-Tests use it through `RunningEmulator`, which runs the server on its own event loop in a
-background thread, so a KopfRunner thread and a synchronous test can both talk to it. The test
+Tests use it through `running_emulator.RunningEmulator`, which runs the server on its own event
+loop in a background thread, so a KopfRunner thread and a synchronous test can both talk to it. The test
 plays the Job controller and the kubelet by patching objects through the HTTP API, exactly as
 those controllers would. Faults (HTTP 500/409 for a while) and dropped watch streams can be
 injected to check that the operator recovers.
@@ -28,16 +28,10 @@ import asyncio
 import bisect
 import copy
 import datetime
-import json
 import re
 import secrets
-import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp.web
@@ -46,6 +40,7 @@ import jsonpatch
 import kmock
 from kmock._internal import apps, rendering
 
+from tests.integration.operator.faults import Fault, first_due
 from tradetune.api import crd_documents
 
 TEST_CLIENT_HEADER = "X-Emulator-Client"
@@ -110,18 +105,6 @@ def _selector_matches(selector: str | None, labels: dict[str, str]) -> bool:
         elif term not in labels:
             return False
     return True
-
-
-@dataclass
-class Fault:
-    """Answer `status` to the next `count` matching requests (never to the test's own client)."""
-
-    status: int
-    count: int
-    actions: set[str] | None = None  # e.g. {"create", "update"}; None: all but watch
-    resource: str | None = None  # a plural, e.g. "jobs"
-    subresource: str | None = None  # e.g. "status": only requests to that subresource
-    served: int = 0
 
 
 @attrs.define(kw_only=True)
@@ -190,21 +173,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     def _maybe_fault(self, request: rendering.Request) -> None:
         if _header(request, TEST_CLIENT_HEADER) or request.action is None:
             return
-        action = request.action.value.lower()
-        for fault in self.faults:
-            if fault.served >= fault.count:
-                continue
-            if fault.actions is None and action == "watch":
-                continue
-            if fault.actions is not None and action not in fault.actions:
-                continue
-            if fault.resource is not None and (
-                request.resource is None or request.resource.plural != fault.resource
-            ):
-                continue
-            if fault.subresource is not None and request.subresource != fault.subresource:
-                continue
-            fault.served += 1
+        plural = request.resource.plural if request.resource is not None else None
+        fault = first_due(self.faults, request.action.value.lower(), plural, request.subresource)
+        if fault is not None:
             reason = "Conflict" if fault.status == 409 else "InternalError"
             raise _error(fault.status, reason, f"injected fault {fault.served}/{fault.count}")
 
@@ -216,7 +187,6 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         match = _NAMESPACES_PATH.match(raw_request.path)
         if match is None:
             return await super().__call__(raw_request)
-        await raw_request.read()
         try:
             data = await raw_request.json() if await raw_request.read() else None
         except ValueError:
@@ -224,19 +194,12 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         query = dict(raw_request.query)
         name = match.group("name")
         method = raw_request.method.upper()
-        action = (
-            kmock.action.WATCH
-            if method == "GET" and query.get("watch") == "true"
-            else kmock.action.LIST
-            if method == "GET" and name is None
-            else kmock.action.FETCH
-            if method == "GET"
-            else kmock.action.CREATE
-            if method == "POST"
-            else kmock.action.UPDATE
-            if method == "PATCH"
-            else kmock.action.DELETE
-        )
+        if method == "GET":
+            watch = query.get("watch") == "true"
+            action = kmock.action.WATCH if watch else kmock.action.FETCH if name else kmock.action.LIST
+        else:
+            writes = {"POST": kmock.action.CREATE, "PATCH": kmock.action.UPDATE}
+            action = writes.get(method, kmock.action.DELETE)
         request = rendering.Request(
             method=method,
             url=raw_request.url,
@@ -483,154 +446,3 @@ def _merge(base: Any, patch: Any) -> Any:
 
 def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
-
-
-class ApiError(Exception):
-    """An HTTP error from the emulator, as the test client saw it."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"HTTP {status}: {body[:300]}")
-        self.status = status
-        self.body = body
-
-
-def resource_path(resource: str, namespace: str | None = None, name: str | None = None) -> str:
-    """`"batch/v1/jobs"` or `"v1/pods"` plus an optional namespace and name → the API path."""
-    parts = resource.split("/")
-    base = f"/api/{parts[0]}" if len(parts) == 2 else f"/apis/{parts[0]}/{parts[1]}"
-    path = base + (f"/namespaces/{namespace}" if namespace else "") + f"/{parts[-1]}"
-    return path + (f"/{name}" if name else "")
-
-
-@dataclass
-class RunningEmulator:
-    """The emulator on its own event loop in a background thread, with a synchronous client."""
-
-    url: str = ""
-    emulator: TradeTuneEmulator | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
-    _stop: asyncio.Event | None = None
-    _ready: threading.Event = field(default_factory=threading.Event)
-    _failure: BaseException | None = None
-
-    def __enter__(self) -> RunningEmulator:
-        self._thread = threading.Thread(target=self._run, name="kube-emulator", daemon=True)
-        self._thread.start()
-        self._ready.wait(30)
-        if self._failure is not None:
-            raise self._failure
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _run(self) -> None:
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
-        try:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            async with TradeTuneEmulator() as emulator, kmock.Server(emulator) as server:
-                self.emulator = emulator
-                self.url = str(server.url).rstrip("/")
-                self._ready.set()
-                await self._stop.wait()
-                emulator.drop_watches()
-                await asyncio.sleep(0.05)
-        except BaseException as exc:  # surfaced to the test in __enter__
-            self._failure = exc
-            self._ready.set()
-
-    # -- control --------------------------------------------------------------------------
-
-    def call(self, fn: Callable[[TradeTuneEmulator], Any]) -> Any:
-        """Run `fn(emulator)` on the emulator's loop (its state is not thread-safe)."""
-        assert self._loop is not None and self.emulator is not None
-        emulator = self.emulator
-
-        async def run() -> Any:
-            return fn(emulator)
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
-
-    def inject(
-        self,
-        status: int,
-        count: int,
-        *,
-        actions: set[str] | None = None,
-        resource: str | None = None,
-        subresource: str | None = None,
-    ) -> Fault:
-        fault = Fault(status=status, count=count, actions=actions, resource=resource, subresource=subresource)
-        self.call(lambda emu: emu.faults.append(fault))
-        return fault
-
-    def drop_watches(self) -> None:
-        self.call(lambda emu: emu.drop_watches())
-
-    def kubeconfig(self) -> dict[str, Any]:
-        return {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
-            "users": [{"name": "test", "user": {"token": "test-token"}}],
-            "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "test"}}],
-            "current-context": "emulator",
-        }
-
-    # -- a synchronous client: the test plays the controllers through the real API --------
-
-    def request(self, method: str, path: str, body: Any = None, *, content_type: str | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        headers = {TEST_CLIENT_HEADER: "1", "Accept": "application/json"}
-        if data is not None:
-            headers["Content-Type"] = content_type or "application/json"
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raise ApiError(exc.code, exc.read().decode(errors="replace")) from None
-
-    def get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = self.request("GET", resource_path(resource, namespace, name))
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return result
-
-    def list(
-        self, resource: str, namespace: str | None = None, selector: str | None = None
-    ) -> list[dict[str, Any]]:
-        query = "?" + urllib.parse.urlencode({"labelSelector": selector}) if selector else ""
-        items: list[dict[str, Any]] = self.request("GET", resource_path(resource, namespace) + query)["items"]
-        return items
-
-    def create(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
-        namespace = obj.get("metadata", {}).get("namespace")
-        result: dict[str, Any] = self.request("POST", resource_path(resource, namespace), obj)
-        return result
-
-    def patch(
-        self, resource: str, namespace: str | None, name: str, patch: Any, *, status: bool = False
-    ) -> dict[str, Any]:
-        path = resource_path(resource, namespace, name) + ("/status" if status else "")
-        result: dict[str, Any] = self.request(
-            "PATCH", path, patch, content_type="application/merge-patch+json"
-        )
-        return result
-
-    def delete(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("DELETE", resource_path(resource, namespace, name))
-        return result
-
-    def objects(self, resource: str) -> Iterator[dict[str, Any]]:
-        yield from self.list(resource)

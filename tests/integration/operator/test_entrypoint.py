@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.integration.operator.conftest import FTJ, NS, finetunejob, free_port, wait_for
-from tests.integration.operator.emulator import RunningEmulator
+from tests.integration.operator.running_emulator import RunningEmulator
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.timeout(120)

@@ -18,7 +18,7 @@ from tests.integration.operator.conftest import (
     train_result,
     wait_for,
 )
-from tests.integration.operator.emulator import RunningEmulator
+from tests.integration.operator.running_emulator import RunningEmulator
 from tradetune.api import TrainResult
 
 pytestmark = pytest.mark.timeout(120)

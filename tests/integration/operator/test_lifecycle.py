@@ -18,7 +18,7 @@ from tests.integration.operator.conftest import (
     train_result,
     wait_for,
 )
-from tests.integration.operator.emulator import RunningEmulator
+from tests.integration.operator.running_emulator import RunningEmulator
 
 pytestmark = pytest.mark.timeout(120)
 

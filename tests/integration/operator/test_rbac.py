@@ -25,7 +25,8 @@ from tests.integration.operator.conftest import (
     train_result,
     wait_for,
 )
-from tests.integration.operator.emulator import TEST_CLIENT_HEADER, RunningEmulator, TradeTuneEmulator
+from tests.integration.operator.emulator import TEST_CLIENT_HEADER, TradeTuneEmulator
+from tests.integration.operator.running_emulator import RunningEmulator
 
 pytestmark = pytest.mark.timeout(120)
 DOC = Path(__file__).resolve().parents[3] / "docs" / "operator.md"

@@ -16,7 +16,7 @@ from tests.integration.operator.conftest import (
     train_result,
     wait_for,
 )
-from tests.integration.operator.emulator import RunningEmulator
+from tests.integration.operator.running_emulator import RunningEmulator
 from tests.integration.operator.test_rbac import documented_rules, used_rules
 
 pytestmark = pytest.mark.timeout(120)
