@@ -8,7 +8,6 @@ first one's training from its checkpoint.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,14 +32,6 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("run")
     build_tiny_model(root / "tiny-base", seed=0, pretrain_steps=30)
     return root
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    out = dict(os.environ)
-    out["VLLM_CACHE_ROOT"] = str(tmp_path_factory.mktemp("vllm-cache"))
-    out.pop("VLLM_API_KEY", None)
-    return out
 
 
 def job(workdir: Path, thresholds: dict[str, Any], name: str = "mini") -> Path:
@@ -98,13 +89,15 @@ def status_of(output: Path) -> FineTuneJobStatus:
 
 
 @pytest.fixture(scope="module")
-def first_run(workdir: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
+def first_run(
+    workdir: Path, vllm_env: dict[str, str]
+) -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
     output = workdir / "out"
     before = {p.pid for p in psutil.process_iter()}
     result = run(
         [str(job(workdir, {"perplexity": {"max": 1e6}})), "--output", str(output), "--port", str(free_port()),
          "--exit-after-sample"],
-        env,
+        vllm_env,
     )  # fmt: skip
     yield result, output
     leftovers = [
@@ -144,10 +137,12 @@ def test_run_trains_gates_serves_and_answers_a_sample(
 
 
 def test_second_run_resumes_from_the_checkpoint(
-    first_run: tuple[subprocess.CompletedProcess[str], Path], workdir: Path, env: dict[str, str]
+    first_run: tuple[subprocess.CompletedProcess[str], Path], workdir: Path, vllm_env: dict[str, str]
 ) -> None:
     _, output = first_run
-    again = run([str(job(workdir, {"perplexity": {"max": 1e6}})), "--output", str(output), "--no-serve"], env)
+    again = run(
+        [str(job(workdir, {"perplexity": {"max": 1e6}})), "--output", str(output), "--no-serve"], vllm_env
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     result = TrainResult.model_validate_json((output / "metrics.json").read_text())
     assert "resumed from" in result.message
@@ -157,12 +152,13 @@ def test_second_run_resumes_from_the_checkpoint(
 
 
 def test_failed_gate_exits_1_serves_nothing_and_the_table_says_why(
-    first_run: tuple[subprocess.CompletedProcess[str], Path], workdir: Path, env: dict[str, str]
+    first_run: tuple[subprocess.CompletedProcess[str], Path], workdir: Path, vllm_env: dict[str, str]
 ) -> None:
     _, output = first_run
     port = free_port()
     failed = run(
-        [str(job(workdir, {"perplexity": {"max": 1.0}})), "--output", str(output), "--port", str(port)], env
+        [str(job(workdir, {"perplexity": {"max": 1.0}})), "--output", str(output), "--port", str(port)],
+        vllm_env,
     )
     assert failed.returncode == 1
     assert "did not pass its gate" in failed.stderr
@@ -176,20 +172,20 @@ def test_failed_gate_exits_1_serves_nothing_and_the_table_says_why(
     )
 
 
-def test_invalid_job_file_exits_2_with_field_paths(workdir: Path, env: dict[str, str]) -> None:
+def test_invalid_job_file_exits_2_with_field_paths(workdir: Path, vllm_env: dict[str, str]) -> None:
     bad = workdir / "bad.yaml"
     bad.write_text(
         "apiVersion: tradetune.dev/v1alpha1\nkind: FineTuneJob\nmetadata: {name: bad}\n"
         "spec:\n  baseModel: {path: x}\n  dataset: {generate: {}}\n  training: {learningRate: -1}\n"
     )
-    result = run([str(bad), "--output", str(workdir / "bad-out")], env, timeout=120)
+    result = run([str(bad), "--output", str(workdir / "bad-out")], vllm_env, timeout=120)
     assert result.returncode == 2
     assert "spec.training.learningRate" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (workdir / "bad-out").exists()
 
 
-def test_port_in_use_is_refused_before_training(workdir: Path, env: dict[str, str]) -> None:
+def test_port_in_use_is_refused_before_training(workdir: Path, vllm_env: dict[str, str]) -> None:
     import socket
 
     with socket.socket() as busy:
@@ -204,7 +200,7 @@ def test_port_in_use_is_refused_before_training(workdir: Path, env: dict[str, st
                 "--port",
                 str(port),
             ],
-            env,
+            vllm_env,
             timeout=120,
         )
     assert result.returncode == 2

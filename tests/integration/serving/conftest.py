@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -28,14 +27,6 @@ INSTRUCTION = "Explain the doji candlestick pattern."
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A briefly pretrained tiny Llama, so greedy decoding is not a coin toss between near-ties."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "merged", seed=0, pretrain_steps=100)
-
-
-@pytest.fixture(scope="session")
-def vllm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    env = dict(os.environ)
-    env["VLLM_CACHE_ROOT"] = str(tmp_path_factory.mktemp("vllm-cache"))
-    env.pop("VLLM_API_KEY", None)
-    return env
 
 
 @dataclass
