@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from tradetune.atomic import write_atomic
 from tradetune.cli._app import app
 from tradetune.errors import InvalidInput, SpecError
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory, then rename: never a half file."""
+def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode())
 
 
 @app.command("crds")
@@ -44,7 +35,7 @@ def crds_command(
     rendered = render_crds()
     if not check:
         for name, text in rendered.items():
-            _write_atomic(output_dir / name, text)
+            _write_text(output_dir / name, text)
             console.print(f"wrote {output_dir / name}", markup=False)
         return
     stale = 0
@@ -137,7 +128,7 @@ def explain_command(
         if output is None:
             typer.echo(markdown_reference(), nl=False)
         else:
-            _write_atomic(output, markdown_reference())
+            _write_text(output, markdown_reference())
         return
     if field is None:
         raise InvalidInput("give a field such as ftj.spec.training or mserve.spec.engine (or --markdown)")

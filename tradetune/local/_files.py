@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from tradetune.api import FineTuneJobStatus
+from tradetune.atomic import write_atomic
 
 STATUS_FILE = "status.yaml"
 
@@ -18,14 +17,7 @@ def write_status(output: Path, status: FineTuneJobStatus) -> Path:
     output.mkdir(parents=True, exist_ok=True)
     path = output / STATUS_FILE
     text = yaml.safe_dump(status.model_dump(by_alias=True, exclude_none=True, mode="json"), sort_keys=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{STATUS_FILE}.", dir=output)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode())
     return path
 
 

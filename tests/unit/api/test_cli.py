@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -88,11 +89,17 @@ def test_crds_write_then_check_detects_staleness(tmp_path: Path, capsys: pytest.
     assert stale.read_text().count("- fj") == 1, "--check writes nothing"
 
 
-def test_crds_leave_no_temporary_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_crds_leave_no_temporary_files_and_are_readable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shutil.copytree(ROOT / "crds", tmp_path / "crds")
     code, _ = run(["crds", "--output-dir", str(tmp_path / "crds")], capsys)
     assert code == 0
     assert not [p for p in (tmp_path / "crds").iterdir() if p.name.startswith(".")]
+    umask = os.umask(0)
+    os.umask(umask)
+    # written through a private temporary file, yet with the permissions of any new file
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / "crds").iterdir()} == {0o666 & ~umask}
 
 
 def test_explain_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

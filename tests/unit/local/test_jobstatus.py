@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -139,5 +140,8 @@ def test_status_file_round_trips_in_the_status_shape(tmp_path: Path, promote: bo
     assert data["conditions"][0]["lastTransitionTime"] == NOW
     assert read_status(tmp_path) == status
     assert [p.name for p in tmp_path.iterdir()] == ["status.yaml"]  # no temp file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temporary file's 0600
     (tmp_path / "status.yaml").write_text("phase: [broken")
     assert read_status(tmp_path) is None
