@@ -12,10 +12,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 
+from tests.integration.chart._custom_kinds import CUSTOM_KINDS, validate_custom
 from tests.integration.chart._support import (
     CHART,
     CI_VALUES,
@@ -27,137 +27,9 @@ from tests.integration.chart._support import (
     one,
 )
 
-# Kinds kubernetes-validate has no schema for; each is validated below with a schema of its own.
-CUSTOM_KINDS = {
-    ("monitoring.coreos.com/v1", "ServiceMonitor"),
-    ("monitoring.coreos.com/v1", "PrometheusRule"),
-    ("kopf.dev/v1", "KopfPeering"),
-    ("kopf.dev/v1", "ClusterKopfPeering"),
-}
 # The Kubernetes versions the chart is validated against: Chart.yaml's kubeVersion floor and the
 # newest schema kubernetes-validate ships.
 KUBE_VERSIONS = ["1.25", "1.37"]
-NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
-META = {
-    "type": "object",
-    "required": ["name", "labels"],
-    "properties": {
-        "name": {"type": "string", "pattern": NAME},
-        "namespace": {"type": "string"},
-        "labels": LABELS,
-    },
-}
-# Minimal schemas of the prometheus-operator kinds: the fields the chart sets, nothing unknown.
-SERVICE_MONITOR = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "additionalProperties": False,
-    "properties": {
-        "apiVersion": {"const": "monitoring.coreos.com/v1"},
-        "kind": {"const": "ServiceMonitor"},
-        "metadata": META,
-        "spec": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["selector", "endpoints"],
-            "properties": {
-                "jobLabel": {"type": "string"},
-                "selector": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {"matchLabels": LABELS},
-                },
-                "namespaceSelector": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {"matchNames": {"type": "array", "items": {"type": "string"}}},
-                },
-                "endpoints": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["port"],
-                        "properties": {
-                            "port": {"type": "string"},
-                            "path": {"type": "string"},
-                            "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
-                            "scrapeTimeout": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-PROMETHEUS_RULE = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "additionalProperties": False,
-    "properties": {
-        "apiVersion": {"const": "monitoring.coreos.com/v1"},
-        "kind": {"const": "PrometheusRule"},
-        "metadata": META,
-        "spec": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["groups"],
-            "properties": {
-                "groups": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["name", "rules"],
-                        "properties": {
-                            "name": {"type": "string"},
-                            "rules": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "additionalProperties": False,
-                                    "required": ["alert", "expr"],
-                                    "properties": {
-                                        "alert": {"type": "string"},
-                                        "expr": {"type": "string"},
-                                        "for": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
-                                        "labels": LABELS,
-                                        "annotations": LABELS,
-                                    },
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-
-
-def _peering_schema(kind: str) -> dict[str, Any]:
-    """The openAPIV3Schema of the kopf peering CRD shipped in the chart's crds/."""
-    for doc in yaml.safe_load_all((CHART / "crds" / "peering.yaml").read_text(encoding="utf-8")):
-        if doc and doc["spec"]["names"]["kind"] == kind:
-            version = next(v for v in doc["spec"]["versions"] if v["name"] == "v1")
-            schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
-            return schema
-    raise AssertionError(f"charts/tradetune/crds/peering.yaml has no {kind} CRD")
-
-
-def _validate_custom(obj: dict[str, Any]) -> None:
-    kind = obj["kind"]
-    if kind == "ServiceMonitor":
-        jsonschema.validate(obj, SERVICE_MONITOR)
-    elif kind == "PrometheusRule":
-        jsonschema.validate(obj, PROMETHEUS_RULE)
-    else:
-        assert set(obj) <= {"apiVersion", "kind", "metadata", "status"}, obj
-        jsonschema.validate(obj, _peering_schema(kind))
-        jsonschema.validate(obj["metadata"], META)
 
 
 @pytest.mark.parametrize("values", list(VALUES_SETS.values()), ids=list(VALUES_SETS))
@@ -181,7 +53,7 @@ def test_renders_valid_manifests(
     builtin = [o for o in objs if (o["apiVersion"], o["kind"]) not in CUSTOM_KINDS]
     custom = [o for o in objs if (o["apiVersion"], o["kind"]) in CUSTOM_KINDS]
     for obj in custom:
-        _validate_custom(obj)
+        validate_custom(obj)
     manifest = tmp_path / "rendered.yaml"
     manifest.write_text(yaml.safe_dump_all(builtin, sort_keys=False), encoding="utf-8")
     for version in KUBE_VERSIONS:
