@@ -62,6 +62,9 @@ class Family(ABC):
     description: ClassVar[str]
     templates: ClassVar[tuple[str, ...]]
     computed: ClassVar[bool] = False
+    # True where one item may have several right answers (meta.answer a list); stats reports
+    # the count per task and flags tasks that produce them without declaring it.
+    multi_answer: ClassVar[bool] = False
     writes_pine: ClassVar[bool] = False
 
     @property
@@ -101,9 +104,16 @@ def pick(rng: random.Random, options: Sequence[Any]) -> Any:
     return options[int(rng.random() * len(options))]
 
 
-def answer_line(value: float | int | str, decimals: int = 2) -> tuple[str, float | int | str]:
-    """The closing `Answer:` line and the exact value kept in meta.answer (they always agree)."""
+def answer_line(
+    value: float | int | str | list[str], decimals: int = 2
+) -> tuple[str, float | int | str | list[str]]:
+    """The closing `Answer:` line and the exact value kept in meta.answer (they always agree).
+
+    A list of labels (several right answers) is written comma-separated and kept as a list.
+    """
     text = format_answer(value, decimals)
+    if isinstance(value, list):
+        return f"Answer: {text}", list(value)
     stored: float | int | str = value if isinstance(value, str | int) else float(text)
     return f"Answer: {text}", stored
 

@@ -1,12 +1,19 @@
-"""Candlestick pattern rules: one deterministic classifier and bar builders for each pattern.
+"""Candlestick pattern rules: one rule per pattern, and bar builders for each pattern.
 
-The ground truth of `pattern_recognition` is whatever `classify` says about the bars, never
+The ground truth of `pattern_recognition` is whatever the rules say about the bars, never
 the pattern the builder aimed for, so answers are right by construction even when rounding
-turns an intended hammer into something else. The rules (checked in this order, first match
-wins) are written out in docs/dataset.md:
+turns an intended hammer into something else. Each rule is judged on its own:
 
-  morning/evening star, bullish/bearish engulfing, bullish/bearish harami, inside bar, doji,
-  hammer / hanging man, inverted hammer / shooting star, else "none".
+- a yes/no question evaluates the asked pattern's rule and nothing else;
+- "which pattern?" accepts every pattern whose rule holds (a harami whose second bar sits
+  inside the first bar's range is also an inside bar; a dragonfly doji is also a hammer), so
+  no fixed precedence decides a label the question never mentioned.
+
+Reversal patterns need the move they reverse, as their textbook definitions and TradingView's
+built-in pattern indicators do: the bullish ones (morning star, bullish engulfing, bullish
+harami, hammer, inverted hammer) a prior fall, the bearish ones a prior rise. The prior move is
+the close just before the pattern's first bar against the first close of the series. Doji
+and inside bar are neutral and need no trend. The rules are written out in docs/dataset.md.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from tradetune.datagen._market import Bar, Instrument, ohlcv
 
-__all__ = ["LABELS", "Check", "build_bars", "classify", "describe_bar"]
+__all__ = ["LABELS", "NEEDS_TREND", "SPAN", "Check", "build_bars", "classify", "describe_bar", "evaluate"]
 
 LABELS = (
     "morning star",
@@ -33,10 +40,37 @@ LABELS = (
     "shooting star",
     "none",
 )
-BULLISH_REVERSALS = {"morning star", "bullish engulfing", "bullish harami", "hammer", "inverted hammer"}
-BEARISH_REVERSALS = {"evening star", "bearish engulfing", "bearish harami", "hanging man", "shooting star"}
+# How many bars each pattern spans (its prior move is measured before the first of them).
+SPAN = {
+    "morning star": 3,
+    "evening star": 3,
+    "bullish engulfing": 2,
+    "bearish engulfing": 2,
+    "bullish harami": 2,
+    "bearish harami": 2,
+    "inside bar": 2,
+    "doji": 1,
+    "hammer": 1,
+    "hanging man": 1,
+    "inverted hammer": 1,
+    "shooting star": 1,
+}
+# The prior move a reversal pattern's definition names; neutral patterns are absent.
+NEEDS_TREND = {
+    "morning star": "down",
+    "bullish engulfing": "down",
+    "bullish harami": "down",
+    "hammer": "down",
+    "inverted hammer": "down",
+    "evening star": "up",
+    "bearish engulfing": "up",
+    "bearish harami": "up",
+    "hanging man": "up",
+    "shooting star": "up",
+}
+_MOVE_WORD = {"down": "fall", "up": "rise"}
 
-Check = tuple[str, bool, str]  # (label, matched, reason)
+Check = tuple[str, bool, str]  # (label, holds, reason)
 
 
 def _body(b: Bar) -> float:
@@ -71,144 +105,149 @@ def describe_bar(i: int, b: Bar) -> str:
     )
 
 
-def prior_trend(bars: Sequence[Bar]) -> str:
-    """'down' when the close before the last bar is below the first close, else 'up'."""
-    return "down" if bars[-2].close < bars[0].close else "up"
+def prior_trend(bars: Sequence[Bar], span: int = 1) -> str:
+    """The move into a pattern of `span` bars: 'down', 'up' or 'flat'.
+
+    The close just before the pattern's first bar against the first close of the series.
+    """
+    ref, first = bars[-span - 1].close, bars[0].close
+    return "down" if ref < first else "up" if ref > first else "flat"
 
 
-def classify(bars: Sequence[Bar]) -> tuple[str, list[Check]]:
-    """The pattern the last one to three bars form, with the checks that led there."""
+def _trend_text(bars: Sequence[Bar], span: int) -> str:
+    """'bar 5 closed at 412.29, below bar 1's close 414.29' (the bar just before the pattern)."""
+    i = len(bars) - span
+    ref, first = bars[i - 1].close, bars[0].close
+    where = "below" if ref < first else "above" if ref > first else "level with"
+    return f"bar {i} closed at {_g(ref)}, {where} bar 1's close {_g(first)}"
+
+
+def _star(bars: Sequence[Bar], bull: bool) -> tuple[bool, str]:
     a, b, c = bars[-3], bars[-2], bars[-1]
-    checks: list[Check] = []
-
-    def star(bull: bool) -> Check:
-        label = "morning star" if bull else "evening star"
-        first_ok = _long_body(a) and ((a.close < a.open) if bull else (a.close > a.open))
-        if not first_ok:
-            return (
-                label,
-                False,
-                f"the first of the last three bars is not a long {'bearish' if bull else 'bullish'} candle",
-            )
-        small = _body(b) <= 0.5 * _body(a)
-        beyond = max(b.open, b.close) <= a.close if bull else min(b.open, b.close) >= a.close
-        if not (small and beyond):
-            return label, False, "the middle bar is not a small body beyond the first body"
-        mid = (a.open + a.close) / 2
-        third = (c.close > c.open and c.close > mid) if bull else (c.close < c.open and c.close < mid)
-        if not third:
-            return (
-                label,
-                False,
-                f"the last bar does not close {'above' if bull else 'below'} the first body's midpoint "
-                f"{_g(mid)}",
-            )
+    if not (_long_body(a) and ((a.close < a.open) if bull else (a.close > a.open))):
         return (
-            label,
-            True,
-            (
-                f"long {'bearish' if bull else 'bullish'} bar, small star beyond its close, then a "
-                f"{'bullish' if bull else 'bearish'} close at {_g(c.close)} "
-                f"{'above' if bull else 'below'} the midpoint {_g(mid)}"
-            ),
+            False,
+            f"the first of the last three bars is not a long {'bearish' if bull else 'bullish'} candle",
         )
-
-    def engulfing(bull: bool) -> Check:
-        label = "bullish engulfing" if bull else "bearish engulfing"
-        colours = (b.close < b.open and c.close > c.open) if bull else (b.close > b.open and c.close < c.open)
-        if not colours:
-            return (
-                label,
-                False,
-                f"the last two bars are not {'bearish then bullish' if bull else 'bullish then bearish'}",
-            )
-        covers = (
-            (c.open <= b.close and c.close >= b.open) if bull else (c.open >= b.close and c.close <= b.open)
-        )
-        if not (covers and _body(c) > _body(b)):
-            return label, False, "the last body does not cover the previous body"
+    small = _body(b) <= 0.5 * _body(a)
+    beyond = max(b.open, b.close) <= a.close if bull else min(b.open, b.close) >= a.close
+    if not (small and beyond):
+        return False, "the middle bar is not a small body beyond the first body"
+    mid = (a.open + a.close) / 2
+    third = (c.close > c.open and c.close > mid) if bull else (c.close < c.open and c.close < mid)
+    if not third:
         return (
-            label,
-            True,
-            f"the last body ({_g(c.open)} to {_g(c.close)}) covers the previous body ({_g(b.open)} to "
-            f"{_g(b.close)})",
+            False,
+            f"the last bar does not close {'above' if bull else 'below'} the first body's midpoint {_g(mid)}",
         )
+    return True, (
+        f"long {'bearish' if bull else 'bullish'} bar, small star beyond its close, then a "
+        f"{'bullish' if bull else 'bearish'} close at {_g(c.close)} {'above' if bull else 'below'} the "
+        f"midpoint {_g(mid)}"
+    )
 
-    def harami(bull: bool) -> Check:
-        label = "bullish harami" if bull else "bearish harami"
-        first = _long_body(b) and ((b.close < b.open) if bull else (b.close > b.open))
-        if not first:
-            return label, False, f"the previous bar is not a long {'bearish' if bull else 'bullish'} candle"
-        lo, hi = min(b.open, b.close), max(b.open, b.close)
-        inside = lo < min(c.open, c.close) and max(c.open, c.close) < hi
-        if not inside:
-            return label, False, "the last body is not inside the previous body"
-        return label, True, f"the last body sits inside the previous long body ({_g(lo)} to {_g(hi)})"
 
-    def inside() -> Check:
-        ok = c.high < b.high and c.low > b.low
-        reason = (
-            f"high {_g(c.high)} < {_g(b.high)} and low {_g(c.low)} > {_g(b.low)}"
-            if ok
-            else "the last bar's range is not inside the previous bar's range"
-        )
-        return "inside bar", ok, reason
-
-    def doji() -> Check:
-        r = _range(c)
-        ok = r > 0 and _body(c) <= 0.1 * r
+def _engulfing(bars: Sequence[Bar], bull: bool) -> tuple[bool, str]:
+    b, c = bars[-2], bars[-1]
+    colours = (b.close < b.open and c.close > c.open) if bull else (b.close > b.open and c.close < c.open)
+    if not colours:
         return (
-            "doji",
-            ok,
-            (f"body {_g(_body(c))} is {'at most' if ok else 'more than'} 10% of the range {_g(r)}"),
+            False,
+            f"the last two bars are not {'bearish then bullish' if bull else 'bullish then bearish'}",
         )
+    covers = (c.open <= b.close and c.close >= b.open) if bull else (c.open >= b.close and c.close <= b.open)
+    if not (covers and _body(c) > _body(b)):
+        return False, "the last body does not cover the previous body"
+    return True, (
+        f"the last body ({_g(c.open)} to {_g(c.close)}) covers the previous body "
+        f"({_g(b.open)} to {_g(b.close)})"
+    )
 
-    trend = prior_trend(bars)
 
-    def hammer_shape() -> Check:
-        label = "hammer" if trend == "down" else "hanging man"
-        r = _range(c)
-        ok = r > 0 and _lower(c) >= 2 * _body(c) and _upper(c) <= 0.25 * r
-        reason = (
+def _harami(bars: Sequence[Bar], bull: bool) -> tuple[bool, str]:
+    b, c = bars[-2], bars[-1]
+    if not (_long_body(b) and ((b.close < b.open) if bull else (b.close > b.open))):
+        return False, f"the previous bar is not a long {'bearish' if bull else 'bullish'} candle"
+    lo, hi = min(b.open, b.close), max(b.open, b.close)
+    if not (lo < min(c.open, c.close) and max(c.open, c.close) < hi):
+        return False, "the last body is not inside the previous body"
+    return True, f"the last body sits inside the previous long body ({_g(lo)} to {_g(hi)})"
+
+
+def _inside(bars: Sequence[Bar]) -> tuple[bool, str]:
+    b, c = bars[-2], bars[-1]
+    if c.high < b.high and c.low > b.low:
+        return True, f"high {_g(c.high)} < {_g(b.high)} and low {_g(c.low)} > {_g(b.low)}"
+    return False, "the last bar's range is not inside the previous bar's range"
+
+
+def _doji(bars: Sequence[Bar]) -> tuple[bool, str]:
+    c = bars[-1]
+    r = _range(c)
+    ok = r > 0 and _body(c) <= 0.1 * r
+    return ok, f"body {_g(_body(c))} is {'at most' if ok else 'more than'} 10% of the range {_g(r)}"
+
+
+def _hammer_shape(bars: Sequence[Bar]) -> tuple[bool, str]:
+    c = bars[-1]
+    r = _range(c)
+    if r > 0 and _lower(c) >= 2 * _body(c) and _upper(c) <= 0.25 * r:
+        return True, (
             f"lower shadow {_g(_lower(c))} ≥ 2 × body {_g(_body(c))} and upper shadow {_g(_upper(c))} ≤ "
-            "25% of "
-            f"range, after a move {trend}"
-            if ok
-            else "no long lower shadow with a small upper shadow"
+            "25% of the range"
         )
-        return label, ok, reason
+    return False, "no long lower shadow with a small upper shadow"
 
-    def star_shape() -> Check:
-        label = "inverted hammer" if trend == "down" else "shooting star"
-        r = _range(c)
-        ok = r > 0 and _upper(c) >= 2 * _body(c) and _lower(c) <= 0.25 * r
-        reason = (
+
+def _inverted_shape(bars: Sequence[Bar]) -> tuple[bool, str]:
+    c = bars[-1]
+    r = _range(c)
+    if r > 0 and _upper(c) >= 2 * _body(c) and _lower(c) <= 0.25 * r:
+        return True, (
             f"upper shadow {_g(_upper(c))} ≥ 2 × body {_g(_body(c))} and lower shadow {_g(_lower(c))} ≤ "
-            "25% of "
-            f"range, after a move {trend}"
-            if ok
-            else "no long upper shadow with a small lower shadow"
+            "25% of the range"
         )
-        return label, ok, reason
+    return False, "no long upper shadow with a small lower shadow"
 
-    rules: list[Callable[[], Check]] = [
-        lambda: star(True),
-        lambda: star(False),
-        lambda: engulfing(True),
-        lambda: engulfing(False),
-        lambda: harami(True),
-        lambda: harami(False),
-        inside,
-        doji,
-        hammer_shape,
-        star_shape,
-    ]
-    for rule in rules:
-        check = rule()
-        checks.append(check)
-        if check[1]:
-            return check[0], checks
-    return "none", checks
+
+_SHAPES: dict[str, Callable[[Sequence[Bar]], tuple[bool, str]]] = {
+    "morning star": lambda bars: _star(bars, True),
+    "evening star": lambda bars: _star(bars, False),
+    "bullish engulfing": lambda bars: _engulfing(bars, True),
+    "bearish engulfing": lambda bars: _engulfing(bars, False),
+    "bullish harami": lambda bars: _harami(bars, True),
+    "bearish harami": lambda bars: _harami(bars, False),
+    "inside bar": _inside,
+    "doji": _doji,
+    "hammer": _hammer_shape,
+    "hanging man": _hammer_shape,
+    "inverted hammer": _inverted_shape,
+    "shooting star": _inverted_shape,
+}
+
+
+def evaluate(label: str, bars: Sequence[Bar]) -> Check:
+    """The rule of one pattern on the last bars: its shape, then the prior move it needs."""
+    ok, reason = _SHAPES[label](bars)
+    need = NEEDS_TREND.get(label)
+    if not ok or need is None:
+        return label, ok, reason
+    span = SPAN[label]
+    trend = _trend_text(bars, span)
+    if prior_trend(bars, span) != need:
+        return (
+            label,
+            False,
+            (f"the shape matches ({reason}), but a {label} needs a prior {_MOVE_WORD[need]} and {trend}"),
+        )
+    return label, True, f"{reason}, after a {_MOVE_WORD[need]} ({trend})"
+
+
+def classify(bars: Sequence[Bar]) -> tuple[list[str], list[Check]]:
+    """Every pattern whose rule holds on the last bars (in LABELS order; ['none'] when none does)."""
+    checks = [evaluate(label, bars) for label in LABELS[:-1]]
+    found = [label for label, ok, _ in checks if ok]
+    return found or ["none"], checks
 
 
 def _bar(o: float, c: float, upper: float, lower: float, *, vol: int, dec: int) -> Bar:
@@ -217,20 +256,16 @@ def _bar(o: float, c: float, upper: float, lower: float, *, vol: int, dec: int) 
 
 
 def build_bars(rng: random.Random, target: str, inst: Instrument, n_context: int) -> list[Bar]:
-    """Context bars trending into the target pattern, then the pattern's bars (2-decimal prices)."""
-    if target in BULLISH_REVERSALS or target == "hammer":
-        regime = 1
-    elif target in BEARISH_REVERSALS:
-        regime = 0
-    else:
-        regime = int(rng.random() * 4)
+    """Context bars moving into the target pattern, then the pattern's bars (2-decimal prices).
+
+    A reversal pattern gets the move its definition names: a context that ends up going the
+    wrong way is mirrored around its first close (highs become lows), which turns a rise into a
+    fall of the same shape.
+    """
+    want = NEEDS_TREND.get(target)
+    regime = {"down": 1, "up": 0}.get(want or "", int(rng.random() * 4))
     bars = ohlcv(rng, n_context, inst, decimals=2, regime=regime)
-    want = {"hammer": "down", "inverted hammer": "down", "hanging man": "up", "shooting star": "up"}.get(
-        target
-    )
-    if want is not None and ("down" if bars[-1].close < bars[0].close else "up") != want:
-        # Single-bar reversals need the move they reverse: mirror the context around its first
-        # close (highs become lows), which turns a rise into a fall of the same shape.
+    if want is not None and prior_trend([*bars, bars[-1]], 1) != want:
         pivot = 2 * bars[0].close
         bars = [
             Bar(

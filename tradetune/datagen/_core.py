@@ -25,7 +25,7 @@ from tradetune.errors import InvalidInput
 __all__ = ["GENERATOR_VERSION", "TASKS", "generate_records", "resolve_tasks"]
 
 # Bump when the records for a given (size, seed, tasks) change; it lands in manifest.json.
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 _FAMILIES: tuple[Family, ...] = (
     PineStrategy(),

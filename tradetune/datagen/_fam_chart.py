@@ -11,7 +11,7 @@ from typing import Any
 
 from tradetune.datagen import _indicators as ind
 from tradetune.datagen._base import Family, answer_line, pick
-from tradetune.datagen._candles import LABELS, build_bars, classify, describe_bar
+from tradetune.datagen._candles import LABELS, NEEDS_TREND, build_bars, classify, describe_bar, evaluate
 from tradetune.datagen._market import (
     PRICED_INSTRUMENTS,
     TIMEFRAMES,
@@ -32,14 +32,16 @@ def _bars_table(bars: list[Bar]) -> str:
 class PatternRecognition(Family):
     name = "pattern_recognition"
     category = "patterns"
-    description = "Name the candlestick pattern the last bars of an OHLC series form (rule-based)."
+    description = "Name the candlestick patterns the last bars of an OHLC series form (rule-based)."
     computed = True
+    # Several rules can hold on the same bars (a harami is often an inside bar as well): the
+    # naming questions then accept each of them, and meta.answer lists them all.
+    multi_answer = True
     templates = (
         "Which candlestick pattern, if any, do the last bars of this {sym} {tf} chart form?\n{bars}\n"
-        "Answer with one of: {labels}.",
+        "Answer with the patterns that apply, from: {labels}.",
         "Here are OHLC bars (oldest first):\n{bars}\nIdentify the candlestick pattern at the end of the "
-        "series. "
-        "Options: {labels}.",
+        "series. Options: {labels}.",
         "Look at the final one to three candles below and name the pattern ({labels}).\n{bars}",
         "Classify the most recent candlestick pattern in this data:\n{bars}\nPossible answers: {labels}.",
         "What pattern do the latest candles show? ({labels})\n{sym}, {tf}:\n{bars}",
@@ -53,7 +55,7 @@ class PatternRecognition(Family):
         inst = pick(rng, PRICED_INSTRUMENTS)
         target = pick(rng, LABELS)
         bars = build_bars(rng, target, inst, rng.randint(4, 7))
-        label, checks = classify(bars)
+        found, checks = classify(bars)
         k = int(rng.random() * len(self.templates))
         yes_no = "{target}" in self.templates[k]
         asked = target if target != "none" and rng.random() < 0.7 else pick(rng, LABELS[:-1])
@@ -67,30 +69,46 @@ class PatternRecognition(Family):
         n = len(bars)
         lines = [
             "Measure the last three candles (body = |close - open|, range = high - low, upper shadow = "
-            "high - "
-            "max(open, close), lower shadow = min(open, close) - low):",
+            "high - max(open, close), lower shadow = min(open, close) - low):",
             *(f"- {describe_bar(i + 1, bars[i])}" for i in range(n - 3, n)),
-            f"Prior move: close of bar {n - 1} ({bars[-2].close:.2f}) vs bar 1 ({bars[0].close:.2f}) -> "
-            f"{'down' if bars[-2].close < bars[0].close else 'up'}.",
-            "Check the rules in order (three-bar, two-bar, then one-bar patterns):",
         ]
-        lines += [
-            f"- {lab[0].upper() + lab[1:]}: {'yes' if ok else 'no'} - {why}." for lab, ok, why in checks
-        ]
-        if label == "none":
-            lines.append("No rule matches, so there is no pattern on the last bars.")
-        else:
-            lines.append(f"The first rule that matches is {label}.")
+        value: str | list[str]
         if yes_no:
-            value = "yes" if label == asked else "no"
-            lines.append(
-                f"The question asks about a {asked}: the bars show {label}, so the answer is {value}."
+            _, ok, why = evaluate(asked, bars)
+            need = NEEDS_TREND.get(asked)
+            context = (
+                f"a {asked} needs a prior {'fall' if need == 'down' else 'rise'}"
+                if need
+                else f"a {asked} needs no prior trend"
             )
+            lines.append(f"Check the {asked} rule ({context}): {'yes' if ok else 'no'} - {why}.")
+            value = "yes" if ok else "no"
+            lines.append(f"The {asked} rule {'holds' if ok else 'does not hold'}, so the answer is {value}.")
         else:
-            value = label
+            lines.append(
+                "Check every rule; a reversal pattern also needs the prior move its definition names "
+                "(the close before the pattern's first bar against bar 1's close):"
+            )
+            lines += [
+                f"- {lab[0].upper() + lab[1:]}: {'yes' if ok else 'no'} - {why}." for lab, ok, why in checks
+            ]
+            if found == ["none"]:
+                lines.append("No rule holds, so there is no pattern on the last bars.")
+            elif len(found) == 1:
+                lines.append(f"Only the {found[0]} rule holds.")
+            else:
+                lines.append(
+                    f"{len(found)} rules hold: {' and '.join(found)}. Each is a correct name for these bars."
+                )
+            value = found[0] if len(found) == 1 else found
         text, stored = answer_line(value)
         lines.append(text)
-        meta = {"answer": stored, "pattern": label, "asked": asked if yes_no else None, "symbol": inst.symbol}
+        meta = {
+            "answer": stored,
+            "patterns": found,
+            "asked": asked if yes_no else None,
+            "symbol": inst.symbol,
+        }
         return instruction, "\n".join(lines), meta
 
 

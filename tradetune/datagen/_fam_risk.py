@@ -11,12 +11,13 @@ import random
 from typing import Any, ClassVar
 
 from tradetune.datagen._base import Family, answer_line, fmt, pick
-from tradetune.datagen._market import INSTRUMENTS, PRICED_INSTRUMENTS, Instrument
+from tradetune.datagen._futures import FUTURES
+from tradetune.datagen._market import PRICED_INSTRUMENTS, Instrument
 
 __all__ = ["BacktestStats", "PositionSizing"]
 
-
-_FUTURES = (("ES", 50.0), ("NQ", 20.0), ("CL", 1000.0), ("MES", 5.0), ("GC", 100.0), ("YM", 5.0))
+# Share sizing buys shares: stocks and ETFs, not futures or coins quoted as a price level.
+_EQUITIES = tuple(i for i in PRICED_INSTRUMENTS if i.kind in ("stock", "etf"))
 
 
 class PositionSizing(Family):
@@ -37,10 +38,10 @@ class PositionSizing(Family):
     )
     templates = (
         # shares
-        "My account is ${acct} and I risk {risk}% per trade. I want to buy {sym} at {entry} with a stop "
-        "at {stop}. "
-        "How many shares should I buy?",
-        "Position size: account ${acct}, risk {risk}%, long entry {entry}, stop-loss {stop}. How many units?",
+        "My cash account is ${acct} and I risk {risk}% per trade. I want to buy {sym} at {entry} with a "
+        "stop at {stop}. How many shares should I buy?",
+        "Position size: cash account ${acct} (no margin), risk {risk}%, long entry {entry}, "
+        "stop-loss {stop}. How many units?",
         # contracts
         "I trade {fut} futures (${pv} per point) with a ${acct} account and risk {risk}% per trade. Entry "
         "{entry}, "
@@ -78,52 +79,69 @@ class PositionSizing(Family):
         lines: list[str]
         meta: dict[str, Any] = {"kind": kind}
         if kind == "shares":
+            inst = pick(rng, _EQUITIES)
+            price = round(inst.price * math.exp(rng.gauss(0, 0.1)), 2)
             stop = round(price * (1 - rng.uniform(0.005, 0.08)), 2)
             q = pick(rng, t[0:2]).format(
                 acct=f"{acct:,}", risk=f"{risk:g}", sym=inst.symbol, entry=f"{price:.2f}", stop=f"{stop:.2f}"
             )
             risk_usd = acct * risk / 100
             per = price - stop
-            value = math.floor(risk_usd / per + 1e-9)
+            by_risk = math.floor(risk_usd / per + 1e-9)
             lines = [
                 f"Dollar risk = {acct:,} × {risk:g}% = {fmt(risk_usd)}.",
                 f"Risk per share = entry - stop = {price:.2f} - {stop:.2f} = {per:.2f}.",
-                f"Shares = {fmt(risk_usd)} / {per:.2f} = {risk_usd / per:.2f}, rounded down to {value}.",
-                f"Position value = {value} × {price:.2f} = {fmt(value * price)}"
-                + (
-                    " (more than the account: size is capped by buying power/leverage)."
-                    if value * price > acct
-                    else "."
-                ),
+                f"Shares = {fmt(risk_usd)} / {per:.2f} = {risk_usd / per:.2f}, rounded down to {by_risk}.",
             ]
+            if by_risk * price > acct:
+                # A cash account cannot buy more than its balance: buying power caps the size.
+                value = math.floor(acct / price + 1e-9)
+                lines += [
+                    f"Position value = {by_risk} × {price:.2f} = {fmt(by_risk * price)}, more than the "
+                    f"{fmt(acct)} account: a cash account's buying power caps the size.",
+                    f"Most shares the account can pay for = {acct:,} / {price:.2f} = {acct / price:.2f}, "
+                    f"rounded down to {value} (risking {fmt(value * per)}, under the budget).",
+                ]
+            else:
+                value = by_risk
+                lines.append(
+                    f"Position value = {value} × {price:.2f} = {fmt(value * price)}, within the "
+                    f"{fmt(acct)} account."
+                )
         elif kind == "contracts":
-            fut, pv = pick(rng, _FUTURES)
-            fprice = round(pick(rng, [i.price for i in INSTRUMENTS if i.symbol == fut] or [price]), 2)
+            spec = pick(rng, FUTURES)
+            dec = spec.decimals
+            entry = spec.on_tick(rng.uniform(spec.low, spec.high))
             acct = max(acct, 25000)
-            # A stop distance that usually fits one to a dozen contracts in the risk budget.
-            points = max(0.25, round(acct * risk / 100 * rng.uniform(0.08, 1.1) / pv, 2))
-            stop = round(fprice - points, 2)
+            # A stop distance that usually fits one to a dozen contracts in the risk budget, a
+            # whole number of ticks and at least four of them.
+            points = max(
+                4 * spec.tick, spec.on_tick(acct * risk / 100 * rng.uniform(0.08, 1.1) / spec.point_value)
+            )
+            stop = spec.on_tick(entry - points)
+            pv = spec.point_value
             q = t[2].format(
-                fut=fut,
+                fut=spec.symbol,
                 pv=f"{pv:g}",
                 acct=f"{acct:,}",
                 risk=f"{risk:g}",
-                entry=f"{fprice:.2f}",
-                stop=f"{stop:.2f}",
+                entry=f"{entry:.{dec}f}",
+                stop=f"{stop:.{dec}f}",
             )
             risk_usd = acct * risk / 100
-            per = (fprice - stop) * pv
+            per = (entry - stop) * pv
             value = math.floor(risk_usd / per + 1e-9)
             lines = [
                 f"Dollar risk = {acct:,} × {risk:g}% = {fmt(risk_usd)}.",
-                f"Risk per contract = ({fprice:.2f} - {stop:.2f}) points × ${pv:g} = {fmt(per)}.",
+                f"Risk per contract = ({entry:.{dec}f} - {stop:.{dec}f}) points × ${pv:g} = {fmt(per)}.",
                 f"Contracts = {fmt(risk_usd)} / {fmt(per)} = {risk_usd / per:.2f}, rounded down to {value}.",
             ]
             if value == 0:
                 lines.append(
-                    "Even one contract risks more than the budget: skip the trade or use a micro contract."
+                    "Even one contract risks more than the budget: skip the trade"
+                    + (f" or use the micro contract ({spec.micro})." if spec.micro else ".")
                 )
-            meta["contract"] = fut
+            meta["contract"] = spec.symbol
         elif kind in ("r_multiple", "target"):
             side = pick(rng, ("long", "short"))
             dist = round(price * rng.uniform(0.005, 0.05), 2) or 0.01
@@ -237,13 +255,15 @@ class BacktestStats(Family):
         "payoff_ratio": "average win / average loss ratio",
         "total_return_pct": "total return in percent",
     }
+    # The trades always stand on lines of their own (a table row per line, or the P&L list),
+    # never run into the question's sentences.
     templates = (
-        "Here are the closed trades of a backtest (P&L in USD): {trades}. Starting equity {cap}. What is "
-        "the {metric}?",
-        "A strategy produced these trade results: {trades}. Calculate the {metric}.",
+        "Here are the closed trades of a backtest (P&L in USD), starting equity {cap}:\n{trades}\n"
+        "What is the {metric}?",
+        "A strategy produced these trade results:\n{trades}\nCalculate the {metric}.",
         "Given this trade list, compute the {metric}:\n{trades}\nInitial capital: {cap}.",
         "From the following backtest trades, what is the {metric}?\n{trades}",
-        "My {sym} system's last {n} trades were: {trades}. What's the {metric}?",
+        "My {sym} system's last {n} trades were:\n{trades}\nWhat's the {metric}?",
         "Calculate the {metric} of this trade log (starting balance {cap}):\n{trades}",
         "Backtest report needed: {metric}. Trades:\n{trades}",
         "Evaluate these trades and give the {metric}. Account started at {cap}.\n{trades}",
