@@ -158,7 +158,7 @@ def stats(
         bool, typer.Option("--json", help="Print the statistics as JSON instead of a table.")
     ] = False,
 ) -> None:
-    """Records per task, length percentiles (characters, whitespace tokens) and the duplicate rate."""
+    """Records per task, length percentiles, the duplicate rate, and items with several valid answers."""
     from tradetune.datagen import compute_stats, read_jsonl
 
     result = compute_stats(read_jsonl(path))
@@ -173,13 +173,29 @@ def stats(
     for unit in ("chars", "tokens"):
         for q in ("p50", "p90", "p99"):
             table.add_column(f"{unit}\n{q}", justify="right")
+    table.add_column("several\nanswers", justify="right")
     rows = [*sorted(result.by_task.items()), ("all", result.total)]
     for i, (name, ts) in enumerate(rows):
         summary = ts.summary()
         cells = [str(summary[u][q]) for u in ("chars", "tokens") for q in ("p50", "p90", "p99")]
-        table.add_row(name, f"{summary['records']:,}", *cells, end_section=i == len(rows) - 2)
+        several = f"{ts.multi_answer:,}" + (" !" if name in result.undeclared_multi_answer_tasks else "")
+        table.add_row(name, f"{summary['records']:,}", *cells, several, end_section=i == len(rows) - 2)
     console = Console()
     console.print(table)
+    if result.total.multi_answer:
+        declared = sorted(k for k, v in result.by_task.items() if v.multi_answer and v.multi_answer_declared)
+        console.print(
+            f"several answers: {result.total.multi_answer:,} items accept more than one answer (meta.answer "
+            f"is a list; the grader accepts any of them). Declared by: {', '.join(declared) or 'none'}.",
+            highlight=False,
+        )
+    if result.undeclared_multi_answer_tasks:
+        console.print(
+            "[red]not declared (!):[/red] "
+            + ", ".join(result.undeclared_multi_answer_tasks)
+            + " - these tasks' families do not say they make multi-answer items; check the generator.",
+            highlight=False,
+        )
     console.print(
         f"duplicate rate: {result.duplicate_rate:.2%} ({result.duplicate_instructions:,} repeated "
         "instructions, "

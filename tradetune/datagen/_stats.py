@@ -1,4 +1,10 @@
-"""Dataset statistics: records per task, length percentiles, duplicate rate. Pure; the CLI draws the table."""
+"""Dataset statistics: records per task, length percentiles, duplicate rate, multi-answer items.
+
+Pure; the CLI draws the table. An item with more than one valid answer (meta.answer a list)
+is counted per task: the generator's families declare whether they make such items
+(`Family.multi_answer`), and a task that has them without declaring it is reported, because a
+grader that expects one answer would mark right predictions wrong there.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradetune.datagen._base import instruction_key
+from tradetune.datagen._core import TASKS
+from tradetune.datagen.answers import valid_answer_count
 
 __all__ = ["DatasetStats", "TaskStats", "compute_stats", "percentile"]
 
@@ -26,11 +34,19 @@ class TaskStats:
     records: int = 0
     chars: list[int] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
+    multi_answer: int = 0  # items whose meta.answer accepts more than one answer
+
+    @property
+    def multi_answer_declared(self) -> bool:
+        """Whether the generator's family for this task says it makes multi-answer items."""
+        family = TASKS.get(self.task)
+        return family is not None and family.multi_answer
 
     def summary(self) -> dict[str, Any]:
         c, t = sorted(self.chars), sorted(self.tokens)
         return {
             "records": self.records,
+            "multiple_valid_answers": self.multi_answer,
             "chars": {f"p{q}": percentile(c, q) for q in (50, 90, 99)} | {"max": c[-1] if c else 0},
             "tokens": {f"p{q}": percentile(t, q) for q in (50, 90, 99)} | {"max": t[-1] if t else 0},
         }
@@ -55,7 +71,13 @@ class DatasetStats:
             "duplicate_instructions": self.duplicate_instructions,
             "duplicate_records": self.duplicate_records,
             "duplicate_rate": self.duplicate_rate,
+            "undeclared_multi_answer_tasks": self.undeclared_multi_answer_tasks,
         }
+
+    @property
+    def undeclared_multi_answer_tasks(self) -> list[str]:
+        """Tasks with multi-answer items whose family does not declare them (should be none)."""
+        return sorted(k for k, v in self.by_task.items() if v.multi_answer and not v.multi_answer_declared)
 
 
 def compute_stats(records: Iterable[dict[str, Any]]) -> DatasetStats:
@@ -73,10 +95,13 @@ def compute_stats(records: Iterable[dict[str, Any]]) -> DatasetStats:
         ts = by_task.get(task)
         if ts is None:
             ts = by_task[task] = TaskStats(task)
+        meta = rec.get("meta")
+        several = isinstance(meta, dict) and valid_answer_count(meta.get("answer")) > 1
         for s in (ts, total):
             s.records += 1
             s.chars.append(chars)
             s.tokens.append(tokens)
+            s.multi_answer += several
         k = instruction_key(text_i)
         if k in seen_instr:
             dup_i += 1

@@ -1,7 +1,8 @@
 """Task accuracy on computed items: parse `Answer:` from the generation, compare with meta.answer.
 
-The comparison rules (numeric tolerance, labels compared case-insensitively) belong to the
-dataset generator, which wrote the answers; this module only counts.
+The comparison rules (numeric tolerance, labels compared case-insensitively, a list of labels
+when several are right) belong to the dataset generator, which wrote the answers; this module
+only counts, through the same `answers_match` the generator's tests use.
 """
 
 from __future__ import annotations

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradetune.datagen.answers import answers_match, extract_answer, format_answer, parse_number
+from tradetune.datagen.answers import (
+    answers_match,
+    extract_answer,
+    format_answer,
+    parse_number,
+    valid_answer_count,
+)
 
 
 def test_extract_answer_takes_the_last_answer_line() -> None:
@@ -71,3 +77,45 @@ def test_values_outside_the_tolerance_do_not_match(value: float) -> None:
     assert not answers_match(repr(off), value)
     inside = value + 0.5 * max(0.01 * abs(value), 0.01)
     assert answers_match(repr(inside), value) or not math.isfinite(inside)
+
+
+# --- several right answers: meta.answer a list of labels -------------------------------------------
+HARAMI_INSIDE = ["bullish harami", "inside bar"]
+
+
+@pytest.mark.parametrize(
+    ("predicted", "ok"),
+    [
+        ("bullish harami", True),
+        ("Inside Bar.", True),
+        ("bullish harami, inside bar", True),  # what the generator writes
+        ("inside bar and bullish harami", True),
+        ("bullish harami / inside bar", True),
+        ("doji", False),
+        ("bullish harami, doji", False),  # one wrong name spoils it
+        ("", False),
+        (", ", False),
+        ("bearish harami", False),
+    ],
+)
+def test_a_list_accepts_any_of_its_labels_and_nothing_else(predicted: str, ok: bool) -> None:
+    assert answers_match(predicted, HARAMI_INSIDE) is ok
+
+
+def test_a_list_is_written_comma_separated_and_reads_back() -> None:
+    text = format_answer(HARAMI_INSIDE)
+    assert text == "bullish harami, inside bar"
+    assert answers_match(extract_answer(f"working\nAnswer: {text}"), HARAMI_INSIDE)
+    assert valid_answer_count(HARAMI_INSIDE) == 2
+    assert valid_answer_count("hammer") == 1
+    assert valid_answer_count(3.5) == 1
+    assert valid_answer_count(None) == 0
+
+
+def test_task_accuracy_grades_a_list_answer_with_answers_match() -> None:
+    from tradetune.evaluation.accuracy import task_accuracy
+
+    records = [{"task": "pattern_recognition", "meta": {"answer": HARAMI_INSIDE}}] * 3
+    acc = task_accuracy(records, ["Answer: inside bar", "Answer: bullish harami", "Answer: doji"])
+    assert acc.correct == {"pattern_recognition": 2}
+    assert acc.total == {"pattern_recognition": 3}

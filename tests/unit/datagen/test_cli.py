@@ -152,3 +152,32 @@ def test_help_lists_every_task_id() -> None:
     from tradetune.datagen import TASKS
 
     assert _TASK_IDS.split(", ") == list(TASKS)
+
+
+def test_stats_counts_items_with_several_valid_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "p.jsonl"
+    assert (
+        run(["generate", "--size", "300", "--output", str(data), "--task", "pattern_recognition"], capsys)[0]
+        == 0
+    )
+    records = [json.loads(line) for line in data.read_text().splitlines()]
+    several = sum(isinstance(r["meta"]["answer"], list) and len(r["meta"]["answer"]) > 1 for r in records)
+    assert several > 0
+    code, out, _ = run(["dataset", "stats", str(data), "--json"], capsys)
+    stats = json.loads(out)
+    assert stats["by_task"]["pattern_recognition"]["multiple_valid_answers"] == several
+    assert stats["undeclared_multi_answer_tasks"] == []
+    code, out, _ = run(["dataset", "stats", str(data)], capsys)
+    assert code == 0 and f"{several} items accept more than one answer" in out
+    assert "Declared by: pattern_recognition" in out and "not declared" not in out
+
+    # A task whose family never declares several answers is called out.
+    records[0]["task"] = "position_sizing"
+    records[0]["meta"]["answer"] = ["12", "13"]
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    code, out, _ = run(["dataset", "stats", str(data), "--json"], capsys)
+    assert json.loads(out)["undeclared_multi_answer_tasks"] == ["position_sizing"]
+    code, out, _ = run(["dataset", "stats", str(data)], capsys)
+    assert "not declared (!): position_sizing" in out

@@ -31,3 +31,24 @@ def test_counts_lengths_and_duplicates() -> None:
     summary = stats.by_task["b"].summary()
     assert summary["chars"]["max"] == len("Size it") + len("10 shares")
     assert summary["tokens"]["p50"] == 4
+
+
+def test_items_with_several_valid_answers_are_counted_per_task() -> None:
+    records = [
+        {
+            "instruction": "a",
+            "response": "x",
+            "task": "pattern_recognition",
+            "meta": {"answer": ["doji", "hammer"]},
+        },
+        {"instruction": "b", "response": "x", "task": "pattern_recognition", "meta": {"answer": ["doji"]}},
+        {"instruction": "c", "response": "x", "task": "pattern_recognition", "meta": {"answer": "doji"}},
+        {"instruction": "d", "response": "x", "task": "backtest_stats", "meta": {"answer": 1.5}},
+        {"instruction": "e", "response": "x", "task": "indicator_math", "meta": {"answer": ["1", "2"]}},
+        {"instruction": "f", "response": "x"},  # openai-format lines carry no meta
+    ]
+    stats = compute_stats(records)
+    counts = {k: v.summary()["multiple_valid_answers"] for k, v in stats.by_task.items()}
+    assert counts == {"pattern_recognition": 1, "backtest_stats": 0, "indicator_math": 1, "-": 0}
+    assert stats.total.multi_answer == 2
+    assert stats.to_dict()["undeclared_multi_answer_tasks"] == ["indicator_math"]
