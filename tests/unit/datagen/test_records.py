@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from tradetune.datagen import (
     CATEGORIES,
+    GENERATOR_VERSION,
     TASKS,
     answers_match,
     extract_answer,
@@ -295,3 +296,20 @@ def test_any_seed_and_size_is_exact_and_repeatable(seed: int, size: int) -> None
     assert len(first) == size
     assert first == list(generate_records(size, seed))
     assert len({r["id"] for r in first}) == size  # no two records alike within a short run
+
+
+# The bytes of `generate --size 200 --seed 42` for each generator version. A change to what the
+# generator writes must bump GENERATOR_VERSION (it lands in manifest.json) and add its line here.
+FINGERPRINTS = {
+    "1.1.0": "a0063a1f311fb7fbf47810995042770b9f54fc289b17eb4c186ca84b144a30dc",
+}
+
+
+def test_the_bytes_of_a_seed_are_pinned_to_the_generator_version(tmp_path: Path) -> None:
+    out = tmp_path / "d.jsonl"
+    write_jsonl(generate_records(200, seed=42), out)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert FINGERPRINTS.get(GENERATOR_VERSION) == digest, (
+        f"generator {GENERATOR_VERSION} now writes {digest}: if the change is meant, bump "
+        "GENERATOR_VERSION in tradetune/datagen/_core.py and record the new fingerprint"
+    )

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from tradetune.datagen import TASKS, Family, generate_records, normalise_instruction, split_dataset
+from tradetune.datagen import (
+    GENERATOR_VERSION,
+    TASKS,
+    Family,
+    generate_records,
+    normalise_instruction,
+    split_dataset,
+)
 from tradetune.datagen import _split as split_mod
 from tradetune.errors import InvalidInput
 
@@ -30,7 +37,7 @@ def test_split_writes_files_manifest_and_no_overlap(tmp_path: Path) -> None:
         "val.jsonl",
     ]
     assert json.loads((out / "manifest.json").read_text()) == manifest
-    assert manifest["seed"] == 42 and manifest["generator_version"]
+    assert manifest["seed"] == 42 and manifest["generator_version"] == GENERATOR_VERSION
     sets = {}
     for split, n in (("train", 300), ("val", 60), ("test", 60)):
         info = manifest["splits"][split]
