@@ -64,10 +64,10 @@ def run_arm(arm: str, work: Path, steps: int) -> dict[str, Any]:
     from tradetune.api import FineTuneJobSpec
     from tradetune.evaluation import Scored, encode_records, score
     from tradetune.progress import quiet_libraries
+    from tradetune.records import read_jsonl
     from tradetune.training import (
         add_speedups,
         initial_memory,
-        read_jsonl,
         resolve_precision,
         sft_config_kwargs,
         to_prompt_completion,

@@ -247,10 +247,10 @@ def sample_question(test_split: Path, asked: str | None) -> tuple[str, str | Non
     """
     if asked is not None:
         return asked, None
-    from tradetune.training.data import read_jsonl
+    from tradetune.records import iter_jsonl
 
     try:
-        first = next(iter(read_jsonl(test_split)), None)
+        first = next(iter_jsonl(test_split), None)
     except InvalidInput:
         first = None
     if first is None:

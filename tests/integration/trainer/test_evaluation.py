@@ -19,7 +19,7 @@ from tradetune.evaluation import (
     pine_metrics,
     score,
 )
-from tradetune.training import read_jsonl
+from tradetune.records import read_jsonl
 
 from .conftest import TrainedRun
 
