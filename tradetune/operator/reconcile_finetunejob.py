@@ -43,8 +43,9 @@ from tradetune.jobstatus import (
     metrics_summary,
 )
 from tradetune.operator import builders
+from tradetune.operator.ownership import owned_by
 from tradetune.operator.settings import OperatorSettings
-from tradetune.operator.trainer_pod import STALLED_WAITING, PodView, job_condition, owned_by, view_pod
+from tradetune.operator.trainer_pod import STALLED_WAITING, PodView, job_condition, view_pod
 
 # Ready reasons that deserve a Warning event.
 WARNING_REASONS = frozenset(
