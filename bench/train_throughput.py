@@ -10,8 +10,9 @@ What differs is the recipe:
   prompt/completion data (loss on the response only), padding-free BFD packing with each
   packed bin a row of the micro-batch on CPU (tradetune.training.PackedRowsCollator: a
   quarter of the attention cost of TRL's one flattened row of 4 bins), an LM head that
-  scores only the response's positions (tradetune.training.score_labelled_only; TRL does so
-  on CUDA only), and gradient checkpointing off - it trades compute for memory, and the
+  scores only the response's positions
+  (tradetune.training.patch_trl_to_score_labelled_only_on_cpu; TRL does so on CUDA only), and
+  gradient checkpointing off - it trades compute for memory, and the
   trainer turns it on by itself when a run hits out-of-memory (tradetune.training.add_speedups
   applies the first two to the trainer);
 - ours+ckpt: the same with gradient checkpointing on (the spec's default), for transparency.
