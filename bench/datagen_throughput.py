@@ -7,6 +7,7 @@ goal is <= 5x), and the peak RSS of the streaming run, measured in a child proce
 nothing else (resource.getrusage, so the parent's own buffers do not count).
 
     python bench/datagen_throughput.py [--big 1000000] [--small 10000] [--seed 42]
+    python bench/datagen_throughput.py --smoke    # tiny sizes, seconds: checks the bench runs
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._machine import describe
 from tradetune.datagen import generate_records, write_jsonl
 
 
@@ -49,11 +51,15 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=10_000)
     ap.add_argument("--big", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes (seconds); the numbers mean nothing")
     ap.add_argument("--child", nargs=2, metavar=("SIZE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child_stream(int(args.child[0]), args.seed, args.child[1])
         return
+    if args.smoke:
+        args.small, args.big = 200, 2_000
+    print(describe())
 
     with tempfile.TemporaryDirectory(prefix="datagen-bench-") as tmp:
         d = Path(tmp)

@@ -10,6 +10,7 @@ measured on the same >= 500 texts (the guide's own "instruction\\nresponse" form
 its own process so its peak RSS is its own.
 
     python bench/eval_throughput.py [--items 500] [--batch-size 16]
+    python bench/eval_throughput.py --smoke      # 8 items, seconds: checks the bench runs
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench._machine import describe  # noqa: E402
 
 
 def peak_rss_mib() -> float:
@@ -92,16 +95,20 @@ def main() -> None:
     )
     parser.add_argument("--items", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--smoke", action="store_true", help="8 items; the numbers mean nothing")
     parser.add_argument("--arm", choices=["guide", "ours"], help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.arm:
         print(json.dumps(run_arm(args.arm, args.model, args.items, args.batch_size)))
         return
+    if args.smoke:
+        args.items, args.batch_size = 8, 4
     from tradetune.training import build_tiny_model
 
+    print(describe(with_torch=True))
     with tempfile.TemporaryDirectory(prefix="tradetune-bench-") as tmp:
-        model = build_tiny_model(Path(tmp) / "base", seed=0, pretrain_steps=50)
+        model = build_tiny_model(Path(tmp) / "base", seed=0, pretrain_steps=0 if args.smoke else 50)
         results = {}
         for arm in ("guide", "ours"):
             cmd = [

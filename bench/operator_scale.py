@@ -7,7 +7,8 @@ Measures, in one run:
   every trainer pod running;
 - the operator process's peak RSS (it runs as `python -m tradetune.operator`, as in its image).
 
-Run: `python bench/operator_scale.py [--jobs 200]` from the repository root.
+Run: `python bench/operator_scale.py [--jobs 200]` from the repository root (`--smoke`: 3 jobs,
+seconds, to check the bench still runs).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._machine import describe  # noqa: E402
 from tests.integration.operator.conftest import finetunejob, free_port  # noqa: E402
-from tests.integration.operator.emulator import TEST_CLIENT_HEADER, RunningEmulator  # noqa: E402
+from tests.integration.operator.emulator import TEST_CLIENT_HEADER  # noqa: E402
+from tests.integration.operator.running_emulator import RunningEmulator  # noqa: E402
 
 NS = "bench"
 FTJ = "tradetune.dev/v1alpha1/finetunejobs"
@@ -115,8 +118,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--smoke", action="store_true", help="3 jobs (seconds); the numbers mean nothing")
     args = parser.parse_args()
+    if args.smoke:
+        args.jobs, args.timeout = 3, 60.0
     n = args.jobs
+    print(describe())
 
     with RunningEmulator() as emu, tempfile.TemporaryDirectory() as tmp:
         emu.request("POST", "/api/v1/namespaces", {"metadata": {"name": NS}})

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._machine import describe
 from tradetune.prompt import format_prompt
 
 INSTRUCTIONS = [
@@ -106,7 +107,10 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--pretrain-steps", type=int, default=100)
     parser.add_argument("--model", type=Path, help="serve this model dir instead of building a tiny one")
+    parser.add_argument("--smoke", action="store_true", help="2 short requests; the numbers mean nothing")
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.new_tokens, args.pretrain_steps = 2, 4, 0
 
     from tradetune.training import build_tiny_model
 
@@ -118,6 +122,7 @@ def main() -> None:
         vl_tokens, vl_s = bench_vllm(model_dir, texts, args.new_tokens, root)
     vl_rate = vl_tokens / vl_s
     rates = {k: t / s for k, (t, s) in hf.items()}
+    print(describe(with_torch=True))
     print(f"requests={args.requests} new_tokens={args.new_tokens} dtype=float32")
     for key, label in (("per_request", "one generate per request"), ("batched", "one padded batch")):
         tokens, secs = hf[key]

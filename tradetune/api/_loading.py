@@ -28,6 +28,7 @@ from tradetune.api._common import (
     is_dns_label,
 )
 from tradetune.api._finetunejob import FineTuneJob
+from tradetune.api._kubeyaml import KubeDumper, KubeLoader
 from tradetune.api._modelserve import ModelServe
 from tradetune.errors import InvalidInput, SpecError
 
@@ -46,8 +47,8 @@ _PATTERN_WORDS = {
 }
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys (PyYAML keeps the last one silently)."""
+class _StrictLoader(KubeLoader):
+    """Scalars as kubectl reads them; duplicate keys rejected (PyYAML keeps the last one silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -400,6 +401,8 @@ def load_finetunejob(path: str | Path) -> FineTuneJob:
 
 def dump_yaml(*objects: Document) -> str:
     """Objects as a YAML stream (camelCase, unset fields left out), ready for kubectl apply."""
-    return yaml.safe_dump_all(
-        [o.model_dump(by_alias=True, exclude_none=True, mode="json") for o in objects], sort_keys=False
+    return yaml.dump_all(
+        [o.model_dump(by_alias=True, exclude_none=True, mode="json") for o in objects],
+        Dumper=KubeDumper,
+        sort_keys=False,
     )

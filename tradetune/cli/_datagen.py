@@ -70,7 +70,7 @@ def generate(
         str, typer.Option("--size", metavar="N", help="Exact number of records (a whole number >= 1).")
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="JSONL file to write (its directory must exist).")
+        Path, typer.Option("--output", "-o", help="JSONL file to write (missing directories are created).")
     ],
     seed: Annotated[
         str,
@@ -80,8 +80,8 @@ def generate(
         str,
         typer.Option(
             "--format",
-            metavar="alpaca|openai",
-            help="alpaca (instruction/response records) or openai (messages).",
+            metavar="alpaca|openai|autotrain",
+            help="alpaca (instruction/response records), openai (messages) or autotrain (one `text` column).",
         ),
     ] = "alpaca",
     task: Annotated[
@@ -116,7 +116,8 @@ def split(  # noqa: PLR0917 - typer maps options to parameters
     test: Annotated[str, typer.Option("--test", metavar="N", help="Test records.")] = "1000",
     seed: Annotated[str, typer.Option("--seed", metavar="S", help="Random seed.")] = "42",
     fmt: Annotated[
-        str, typer.Option("--format", metavar="alpaca|openai", help="alpaca or openai.")
+        str,
+        typer.Option("--format", metavar="alpaca|openai|autotrain", help="alpaca, openai or autotrain."),
     ] = "alpaca",
     task: Annotated[
         list[str] | None,
@@ -149,19 +150,22 @@ def split(  # noqa: PLR0917 - typer maps options to parameters
         f"{ov['val_test']}",
         highlight=False,
     )
+    if fmt == "autotrain":
+        console.print(autotrain_hint(out, "train"), highlight=False, soft_wrap=True)
 
 
 @dataset_app.command("stats")
 def stats(
-    path: Annotated[Path, typer.Argument(help="A JSONL dataset (either format).")],
+    path: Annotated[Path, typer.Argument(help="A JSONL dataset (alpaca, openai or autotrain lines).")],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the statistics as JSON instead of a table.")
     ] = False,
 ) -> None:
     """Records per task, length percentiles, the duplicate rate, and items with several valid answers."""
-    from tradetune.datagen import compute_stats, read_jsonl
+    from tradetune.datagen import compute_stats
+    from tradetune.records import iter_jsonl
 
-    result = compute_stats(read_jsonl(path))
+    result = compute_stats(iter_jsonl(path))
     if result.total.records == 0:
         raise InvalidInput(f"PATH: {str(path)!r} holds no records")
     if as_json:
@@ -207,18 +211,42 @@ def stats(
 
 @dataset_app.command("convert")
 def convert(
-    path: Annotated[Path, typer.Argument(help="A JSONL dataset (either format).")],
+    path: Annotated[Path, typer.Argument(help="A JSONL dataset (alpaca, openai or autotrain lines).")],
     to: Annotated[
-        str, typer.Option("--to", metavar="openai|alpaca", help="Target format: openai or alpaca.")
+        str,
+        typer.Option(
+            "--to",
+            metavar="alpaca|openai|autotrain",
+            help="Target format: alpaca (our records), openai (chat messages) or autotrain (one `text` "
+            "column in the prompt format).",
+        ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (directories are created).")],
 ) -> None:
-    """Convert a dataset between our record format (alpaca) and OpenAI chat fine-tuning format."""
-    from tradetune.datagen import FORMATS, read_jsonl, write_jsonl
+    """Convert a dataset between our records (alpaca), OpenAI chat and AutoTrain's text column."""
+    from tradetune.datagen import FORMATS, write_jsonl
+    from tradetune.records import iter_jsonl
 
     if to not in FORMATS:
         raise InvalidInput(f"--to: unknown format {to!r}; choose from {', '.join(FORMATS)}")
     if path.resolve() == output.resolve():
         raise InvalidInput("--output: must differ from the input PATH")
-    written = write_jsonl(read_jsonl(path), output, to)
-    Console(stderr=True).print(f"wrote {written:,} records to {output}", highlight=False)
+    written = write_jsonl(iter_jsonl(path), output, to)
+    err = Console(stderr=True)
+    err.print(f"wrote {written:,} records to {output}", highlight=False)
+    if to == "autotrain":
+        err.print(autotrain_hint(output.parent, output.stem), highlight=False, soft_wrap=True)
+
+
+def autotrain_hint(data_dir: Path, split: str) -> str:
+    """The AutoTrain command line that trains on what we wrote (the guide's, with the right column).
+
+    The guide's `--text-column instruction` trains on the questions alone; `text` holds the whole
+    example in the one prompt format, so a model trained this way answers our prompts.
+    """
+    return (
+        "train it with AutoTrain:\n"
+        f"  autotrain llm --train --model meta-llama/Llama-2-7b-hf --project-name tradetune-autotrain "
+        f"--data-path {data_dir} --train-split {split} --text-column text --lr 2e-4 --batch-size 4 "
+        "--epochs 3 --trainer sft --peft --quantization int4"
+    )

@@ -4,13 +4,13 @@ Public face (everything else in this package is private and may change):
 
     generate_records(size, seed, tasks=None) -> Iterator[Record]   exactly `size` records, streamed
     TASKS: dict[task id, Family]            .name, .category, .template_count, .make(rng), .capacity()
-    write_jsonl(records, path, fmt="alpaca"|"openai") -> int      atomic (temp file + rename)
-    read_jsonl(path) -> Iterator[dict]      either format; bad lines raise InvalidInput naming the line
+    write_jsonl(records, path, fmt="alpaca"|"openai"|"autotrain") -> int   atomic (temp file + rename)
     split_dataset(out_dir, train, val, test, seed, tasks=None) -> manifest dict   leak-free splits
     plan_split(train, val, test, seed, tasks=None) -> records per task per split (validates only)
     compute_stats(records) -> DatasetStats
     extract_answer(text), answers_match(predicted, expected)   (also in tradetune.datagen.answers)
 
+Reading a dataset, in any shape, is tradetune.records.read_jsonl (one reader for every part).
 Records follow docs/contracts.md: id, instruction, response, task, category, meta.
 """
 
@@ -23,10 +23,11 @@ from tradetune.datagen._base import (
     record_id,
 )
 from tradetune.datagen._core import GENERATOR_VERSION, TASKS, generate_records, resolve_tasks
-from tradetune.datagen._io import FORMATS, read_jsonl, to_openai, write_jsonl
+from tradetune.datagen._io import write_jsonl
 from tradetune.datagen._split import SPLITS, plan_split, split_dataset
 from tradetune.datagen._stats import DatasetStats, compute_stats
 from tradetune.datagen.answers import answers_match, extract_answer
+from tradetune.records import FORMATS
 
 __all__ = [
     "CATEGORIES",
@@ -44,10 +45,8 @@ __all__ = [
     "instruction_key",
     "normalise_instruction",
     "plan_split",
-    "read_jsonl",
     "record_id",
     "resolve_tasks",
     "split_dataset",
-    "to_openai",
     "write_jsonl",
 ]

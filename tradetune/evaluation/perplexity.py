@@ -96,13 +96,17 @@ def score(
                 mask[row, : len(s.ids)] = 1
                 response[row, s.first_target : len(s.ids)] = True
             ids, mask = ids.to(device), mask.to(device)
-            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1, :].float()
-            targets = ids[:, 1:]
-            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+            logits = model(input_ids=ids, attention_mask=mask).logits
+            # Only real (non-padding) predicted positions are scored: one contiguous (tokens,
+            # vocabulary) gather instead of a strided (batch, vocabulary, length) cross-entropy
+            # over the padding too, whose cost grew with the batch and ate the batching gain.
             predicted = mask[:, 1:].bool()
-            in_response = response[:, 1:].to(device) & predicted
-            sums.full_nll += float(nll[predicted].sum())
-            sums.full_tokens += int(predicted.sum())
+            nll = torch.nn.functional.cross_entropy(
+                logits[:, :-1, :][predicted].float(), ids[:, 1:][predicted], reduction="none"
+            )
+            in_response = response[:, 1:].to(device)[predicted]
+            sums.full_nll += float(nll.sum())
+            sums.full_tokens += int(nll.numel())
             sums.response_nll += float(nll[in_response].sum())
             sums.response_tokens += int(in_response.sum())
             if on_batch is not None:

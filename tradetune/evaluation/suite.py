@@ -23,6 +23,7 @@ from tradetune.evaluation.perplexity import encode_records, score
 from tradetune.evaluation.pine import PINE_TASKS, pine_metrics
 from tradetune.evaluation.samples import pick_samples, sample_rows, write_samples
 from tradetune.progress import NullProgress, ProgressSink, quiet_libraries
+from tradetune.records import read_jsonl
 
 Record = Mapping[str, Any]
 
@@ -222,7 +223,5 @@ def evaluate(
     progress: ProgressSink | None = None,
 ) -> EvaluationReport:
     """Evaluate a model directory on a JSONL file (or records); `base` is evaluated the same way."""
-    from tradetune.training.data import read_jsonl
-
     records = read_jsonl(Path(data)) if isinstance(data, str | Path) else list(data)
     return evaluate_records(records, model, base=base, options=options, output=output, progress=progress)

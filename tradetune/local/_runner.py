@@ -28,7 +28,7 @@ from tradetune.api import (
     rfc3339,
     set_condition,
 )
-from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError
+from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError, require
 from tradetune.jobstatus import Promotion, finetunejob_status
 from tradetune.local._files import read_status, write_status
 from tradetune.local._table import metrics_table
@@ -169,9 +169,9 @@ def _serve(
     from tradetune.serving import ServeOptions, VLLMServer, prepare
 
     spec = report.job.spec
-    assert spec.promote is not None
+    promote = require(spec.promote, "spec.promote")
     merged = report.output / ((result.artifacts.merged if result.artifacts else None) or "merged")
-    name = spec.promote.model_serve
+    name = promote.model_serve
     serve_options = prepare(
         ServeOptions(model=str(merged), served_model_name=name, host=options.host, port=options.port)
     )
@@ -247,10 +247,10 @@ def sample_question(test_split: Path, asked: str | None) -> tuple[str, str | Non
     """
     if asked is not None:
         return asked, None
-    from tradetune.training.data import read_jsonl
+    from tradetune.records import iter_jsonl
 
     try:
-        first = next(iter(read_jsonl(test_split)), None)
+        first = next(iter_jsonl(test_split), None)
     except InvalidInput:
         first = None
     if first is None:

@@ -34,7 +34,7 @@ from tradetune.api import (
     rfc3339,
     set_condition,
 )
-from tradetune.errors import SpecError
+from tradetune.errors import SpecError, require
 from tradetune.jobstatus import (
     NOTHING_PROMOTED,
     gate_condition,
@@ -43,8 +43,9 @@ from tradetune.jobstatus import (
     metrics_summary,
 )
 from tradetune.operator import builders
+from tradetune.operator.ownership import owned_by
 from tradetune.operator.settings import OperatorSettings
-from tradetune.operator.trainer_pod import STALLED_WAITING, PodView, job_condition, owned_by, view_pod
+from tradetune.operator.trainer_pod import STALLED_WAITING, PodView, job_condition, view_pod
 
 # Ready reasons that deserve a Warning event.
 WARNING_REASONS = frozenset(
@@ -310,8 +311,7 @@ def _model_serve_change(ftj: FineTuneJob, ms: dict[str, Any] | None) -> dict[str
     """The merge patch a ModelServe needs to serve this job; None when it already does."""
     if ms is None:
         return None
-    want = builders.model_serve_for_promotion(ftj, existing=ms)
-    assert want is not None
+    want = require(builders.model_serve_for_promotion(ftj, existing=ms), "the ModelServe promotion patch")
     spec_model = (ms.get("spec") or {}).get("model") or {}
     annotations = (ms.get("metadata") or {}).get("annotations") or {}
     stamp = want["metadata"]["annotations"][builders.PROMOTED_FROM_ANNOTATION]
@@ -460,10 +460,10 @@ def _record_result(
 
 
 def _gate_and_promote(ftj: FineTuneJob, b: _Builder, observed: Observed, decision: Decision) -> None:
-    assert b.new.metrics is not None
+    metrics = require(b.new.metrics, "status.metrics")
     evaluation = ftj.spec.evaluation
     result: GateResult = gate(
-        b.new.metrics, evaluation.thresholds, b.new.base_metrics, compare_to_base=evaluation.compare_to_base
+        metrics, evaluation.thresholds, b.new.base_metrics, compare_to_base=evaluation.compare_to_base
     )
     if (
         b.old.gate is None

@@ -27,7 +27,7 @@ from tradetune.api import (
     rfc3339,
     set_condition,
 )
-from tradetune.errors import SpecError
+from tradetune.errors import SpecError, require
 from tradetune.operator import builders
 from tradetune.operator.reconcile_finetunejob import Event
 from tradetune.operator.settings import OperatorSettings
@@ -183,7 +183,7 @@ def decide(
         decision.patch.append(svc)
 
     if deployment is None and model is None:
-        assert unresolved is not None
+        unresolved = require(unresolved, "why the model is unresolved")
         waiting = unresolved.reason == "FineTuneJobNotSucceeded"
         cond("Ready", False, unresolved.reason, unresolved.message)
         cond("Progressing", waiting, "WaitingForModel" if waiting else unresolved.reason, unresolved.message)
@@ -199,11 +199,10 @@ def decide(
     new.ready_replicas = int(status.get("readyReplicas") or 0)
     decision.ready_replicas = new.ready_replicas
     if rolling:
-        assert model is not None
-        state, reason, message = "progressing", "RolloutStarted", f"rolling out {model.model}"
+        rolled = require(model, "the resolved model")
+        state, reason, message = "progressing", "RolloutStarted", f"rolling out {rolled.model}"
     else:
-        assert deployment is not None
-        state, reason, message = _deployment_state(deployment, mserve.spec.replicas)
+        state, reason, message = _deployment_state(require(deployment, "Deployment"), mserve.spec.replicas)
     if state == "ready":
         cond("Ready", True, reason, message)
         cond("Progressing", False, "RolloutComplete", message)

@@ -23,6 +23,7 @@ from tradetune.operator import builders, kube
 from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
+from tradetune.operator.ownership import owned_by
 from tradetune.operator.settings import OperatorSettings
 
 logger = logging.getLogger("tradetune.operator")
@@ -176,7 +177,7 @@ class Runtime:
             pods = [
                 pod
                 for pod in await api.list(kube.PODS, namespace, f"{builders.FTJ_LABEL}={name}")
-                if any(ref.get("uid") == job_uid for ref in pod["metadata"].get("ownerReferences") or [])
+                if owned_by(pod, job_uid)
             ]
         model_serve = None
         if rf.needs_model_serve(body):

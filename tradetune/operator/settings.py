@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from tradetune import __version__
+from tradetune.api._kubeyaml import KubeLoader
 from tradetune.errors import InvalidInput
 
 DEFAULT_REGISTRY = "ghcr.io/tradetune"
@@ -95,7 +96,7 @@ def load_profiles(path: Path) -> dict[str, ResourceProfile]:
     """Read the profiles file: `name: {gpus, gpuResourceName, cpu, memory, nodeSelector, tolerations}`."""
     where = "TRADETUNE_PROFILES_FILE"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=KubeLoader) or {}
     except OSError as exc:
         raise InvalidInput(f"{where}: cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:

@@ -25,10 +25,10 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import IO, TextIO
 
 import tradetune
-from tradetune.errors import RuntimeFailure
+from tradetune.errors import InternalError, RuntimeFailure, require
 from tradetune.serving._options import VLLM_ENV_DEFAULTS, ServeOptions, vllm_command
 
 TAIL_LINES = 40
@@ -110,14 +110,19 @@ class VLLMServer:
             start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl, no locks
         )
-        self._reader = threading.Thread(target=self._pump, name="vllm-log", daemon=True)
+        stdout = require(self._proc.stdout, "vLLM's stdout pipe")
+        self._reader = threading.Thread(target=self._pump, args=(stdout,), name="vllm-log", daemon=True)
         self._reader.start()
 
-    def _pump(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
+    def _started(self) -> subprocess.Popen[str]:
+        if self._proc is None:
+            raise InternalError("internal error: the vLLM server was used before start(); please report this")
+        return self._proc
+
+    def _pump(self, stdout: IO[str]) -> None:
         sink = self._log_file.open("a", encoding="utf-8") if self._log_file else None
         try:
-            for line in self._proc.stdout:
+            for line in stdout:
                 self._tail.append(line.rstrip("\n"))
                 if sink is not None:
                     sink.write(line)
@@ -138,10 +143,10 @@ class VLLMServer:
         Fails as soon as the process exits, or after `timeout` seconds (then the server is
         stopped first, so no process is left behind).
         """
-        assert self._proc is not None, "start() first"
+        proc = self._started()
         started = time.monotonic()
         while True:
-            code = self._proc.poll()
+            code = proc.poll()
             if code is not None:
                 self._join_reader()
                 self.stop()
@@ -184,8 +189,7 @@ class VLLMServer:
 
     def wait(self) -> int:
         """Block until the server exits by itself; returns its exit code."""
-        assert self._proc is not None
-        code = self._proc.wait()
+        code = self._started().wait()
         self._join_reader()
         return code
 

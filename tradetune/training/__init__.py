@@ -5,8 +5,8 @@ libraries (torch, transformers, trl, peft) are imported inside the functions tha
 """
 
 from tradetune.training.corpus import generic_corpus
-from tradetune.training.data import Splits, materialise, parse_jsonl, read_jsonl, to_prompt_completion
-from tradetune.training.fused_head import score_labelled_only
+from tradetune.training.data import Splits, materialise, to_prompt_completion
+from tradetune.training.fused_head import patch_trl_to_score_labelled_only_on_cpu
 from tradetune.training.packing import PackedRowsCollator, use_packed_rows
 from tradetune.training.plan import (
     Precision,
@@ -45,10 +45,8 @@ __all__ = [
     "materialise",
     "next_recovery",
     "packs_bins_as_rows",
-    "parse_jsonl",
-    "read_jsonl",
+    "patch_trl_to_score_labelled_only_on_cpu",
     "resolve_precision",
-    "score_labelled_only",
     "sft_config_kwargs",
     "to_prompt_completion",
     "train",

@@ -14,18 +14,17 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tradetune.atomic import replace_dir, temp_dir_for
 from tradetune.errors import InvalidInput
 from tradetune.prompt import format_prompt
+from tradetune.records import REASON, Record, read_jsonl
 
 if TYPE_CHECKING:
     from tradetune.api import DatasetSpec
 
-Record = dict[str, Any]
 SPLIT_FILES = {"train": "train.jsonl", "validation": "val.jsonl", "test": "test.jsonl"}
-REASON = "DatasetInvalid"
 
 
 @dataclass(frozen=True)
@@ -39,58 +38,6 @@ class Splits:
     directory: Path
 
 
-def _invalid(message: str) -> InvalidInput:
-    return InvalidInput(message, reason=REASON)
-
-
-def check_record(obj: object, where: str) -> Record:
-    """The record itself when it has non-empty string `instruction` and `response`."""
-    if not isinstance(obj, dict):
-        raise _invalid(f"{where}: a record must be a JSON object, got {type(obj).__name__}")
-    for field in ("instruction", "response"):
-        value = obj.get(field)
-        if value is None:
-            raise _invalid(f"{where}: record has no `{field}`")
-        if not isinstance(value, str) or not value.strip():
-            raise _invalid(f"{where}: `{field}` must be a non-empty string")
-    meta = obj.get("meta")
-    if meta is not None and not isinstance(meta, dict):
-        raise _invalid(f"{where}: `meta` must be an object")
-    return obj
-
-
-def parse_jsonl(text: str, source: str) -> list[Record]:
-    """Parse JSON Lines, naming the first bad line (1-based). Blank lines are skipped."""
-    records: list[Record] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _invalid(f"{source}: line {lineno}: not valid JSON ({exc.msg})") from None
-        records.append(check_record(obj, f"{source}: line {lineno}"))
-    if not records:
-        raise _invalid(f"{source}: the split is empty")
-    return records
-
-
-def _read_text(path: Path, label: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _invalid(f"{label}: no such file") from None
-    except UnicodeDecodeError:
-        raise _invalid(f"{label}: not UTF-8 text") from None
-    except OSError as exc:
-        raise _invalid(f"{label}: cannot read ({exc.strerror or exc})") from None
-
-
-def read_jsonl(path: Path) -> list[Record]:
-    """Read and check one split file."""
-    return parse_jsonl(_read_text(path, str(path)), str(path))
-
-
 def dumps_records(records: Sequence[Record]) -> bytes:
     """JSON Lines bytes, one record a line, in order: what the fingerprint is taken over."""
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
@@ -101,7 +48,8 @@ def _generate(spec: DatasetSpec, directory: Path) -> None:
     from tradetune.datagen import split_dataset
 
     gen = spec.generate
-    assert gen is not None
+    if gen is None:  # materialise only calls this when spec.path is unset, which the API forbids
+        raise InvalidInput("spec.dataset: set either path or generate", reason=REASON)
     split_dataset(directory, gen.train, gen.validation, gen.test, gen.seed, gen.tasks)
 
 
@@ -116,7 +64,9 @@ def materialise(spec: DatasetSpec, directory: Path) -> Splits:
         if spec.path is not None:
             source = Path(spec.path)
             if not source.is_dir():
-                raise _invalid(f"spec.dataset.path: {source} is not a directory with train/val/test.jsonl")
+                raise InvalidInput(
+                    f"spec.dataset.path: {source} is not a directory with train/val/test.jsonl", reason=REASON
+                )
             for name in [*SPLIT_FILES.values(), "manifest.json"]:
                 if (source / name).is_file():
                     shutil.copyfile(source / name, tmp / name)
@@ -124,11 +74,11 @@ def materialise(spec: DatasetSpec, directory: Path) -> Splits:
             try:
                 _generate(spec, tmp)
             except InvalidInput as exc:
-                raise _invalid(f"spec.dataset.generate: {exc.message}") from None
+                raise InvalidInput(f"spec.dataset.generate: {exc.message}", reason=REASON) from None
         parsed: dict[str, list[Record]] = {}
         for split, name in SPLIT_FILES.items():
             label = str(source / name) if spec.path is not None else f"generated {name}"
-            parsed[split] = parse_jsonl(_read_text(tmp / name, label), label)
+            parsed[split] = read_jsonl(tmp / name, label)
         train_bytes = (tmp / SPLIT_FILES["train"]).read_bytes()
         replace_dir(tmp, directory)
     except BaseException:

@@ -13,8 +13,9 @@ and with a small model the LM head is a large share of the work. Measured with
 about a third with the same losses.
 
 TRL decides with the private `trl.trainer.utils._use_triton`, which in that module guards
-nothing but this choice (the kernels module keeps its own reference). `score_labelled_only()`
-widens it to the CPU. A test checks the patched forward returns the same loss as the original
+nothing but this choice (the kernels module keeps its own reference).
+`patch_trl_to_score_labelled_only_on_cpu()` widens it to the CPU, for the whole process. A test
+checks the patched forward returns the same loss as the original
 and that it hands the LM head only the labelled rows, so a TRL upgrade that moves the choice
 fails the suite rather than silently losing the speed.
 """
@@ -28,8 +29,12 @@ _PATCHED = "_tradetune_labelled_only"
 _DECISION = "_use_triton"  # the private TRL 1.16 function that picks compact scoring
 
 
-def score_labelled_only() -> None:
-    """Make TRL's fused LM head skip ignored positions on the CPU too (idempotent)."""
+def patch_trl_to_score_labelled_only_on_cpu() -> None:
+    """Patch TRL, for the whole process: its fused LM head skips ignored positions on the CPU too.
+
+    It replaces a function in `trl.trainer.utils`, so every SFTTrainer in this process is
+    affected, not only ours; calling it twice is harmless.
+    """
     import trl.trainer.utils as trl_utils
 
     original = getattr(trl_utils, _DECISION)

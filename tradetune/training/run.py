@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tradetune.api import Artifacts, TrainResult
-from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError
+from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError, require
 from tradetune.progress import NullProgress, ProgressSink
 from tradetune.training.data import materialise, to_prompt_completion
 from tradetune.training.merge import merge_adapter, save_full_model, save_tokenizer
@@ -136,8 +136,7 @@ def _train(
     save_state(output, state)
     t = timer.lap("dataset", t)
 
-    base = spec.base_model.path or spec.base_model.name
-    assert base is not None
+    base = require(spec.base_model.path or spec.base_model.name, "spec.baseModel.path or name")
     token = os.environ.get(TOKEN_ENV) if spec.base_model.name else None
     revision = spec.base_model.revision if spec.base_model.name else None
     progress.phase("load")

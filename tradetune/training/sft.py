@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from tradetune.errors import RuntimeFailure
 from tradetune.progress import ProgressSink, quiet_libraries
-from tradetune.training.fused_head import score_labelled_only
+from tradetune.training.fused_head import patch_trl_to_score_labelled_only_on_cpu
 from tradetune.training.packing import use_packed_rows
 from tradetune.training.plan import (
     Precision,
@@ -94,7 +94,7 @@ def add_speedups(trainer: Any, spec: FineTuneJobSpec, precision: Precision) -> N
     The LM head scores only the labelled (response) positions on every device, and on CPU
     packed bins are rows of the micro-batch. Same losses as TRL's own path; tested.
     """
-    score_labelled_only()
+    patch_trl_to_score_labelled_only_on_cpu()
     if packs_bins_as_rows(spec, precision):
         use_packed_rows(trainer)
 

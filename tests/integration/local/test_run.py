@@ -1,13 +1,15 @@
 """`tradetune run` end to end on a minimal job: real data generation, QLoRA, evaluation, gate,
 vLLM serving and the openai client; then resume, gate failure and bad input.
 
-Tests run in order and share one output directory: the second and third runs resume the
-first one's training from its checkpoint.
+The first run is made once; a test that runs again works on its own copy of that run's output
+directory (resuming from the copied checkpoint), so no test sees another's changes and they
+pass in any order.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -84,6 +86,11 @@ def run(args: list[str], env: dict[str, str], timeout: float = 600) -> subproces
     )
 
 
+def copy_of(output: Path, tmp_path: Path) -> Path:
+    """A private copy of the first run's output directory, for a test that runs again."""
+    return Path(shutil.copytree(output, tmp_path / "out", symlinks=True))
+
+
 def status_of(output: Path) -> FineTuneJobStatus:
     return FineTuneJobStatus.model_validate(yaml.safe_load((output / "status.yaml").read_text()))
 
@@ -137,9 +144,12 @@ def test_run_trains_gates_serves_and_answers_a_sample(
 
 
 def test_second_run_resumes_from_the_checkpoint(
-    first_run: tuple[subprocess.CompletedProcess[str], Path], workdir: Path, vllm_env: dict[str, str]
+    first_run: tuple[subprocess.CompletedProcess[str], Path],
+    workdir: Path,
+    vllm_env: dict[str, str],
+    tmp_path: Path,
 ) -> None:
-    _, output = first_run
+    output = copy_of(first_run[1], tmp_path)
     again = run(
         [str(job(workdir, {"perplexity": {"max": 1e6}})), "--output", str(output), "--no-serve"], vllm_env
     )
@@ -152,9 +162,12 @@ def test_second_run_resumes_from_the_checkpoint(
 
 
 def test_failed_gate_exits_1_serves_nothing_and_the_table_says_why(
-    first_run: tuple[subprocess.CompletedProcess[str], Path], workdir: Path, vllm_env: dict[str, str]
+    first_run: tuple[subprocess.CompletedProcess[str], Path],
+    workdir: Path,
+    vllm_env: dict[str, str],
+    tmp_path: Path,
 ) -> None:
-    _, output = first_run
+    output = copy_of(first_run[1], tmp_path)
     port = free_port()
     failed = run(
         [str(job(workdir, {"perplexity": {"max": 1.0}})), "--output", str(output), "--port", str(port)],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.integration.operator.conftest import (
@@ -47,13 +45,17 @@ def test_restart_mid_run_adopts_the_job_and_keeps_the_status(
     assert status["metrics"]["perplexity"] == 8.5
 
     # A third start with nothing new reconciles (resume) and changes nothing.
-    fetches = emulator.call(lambda emu: emu.fetches.get("finetunejobs", 0))
+    def ftj_fetches() -> int:
+        return int(emulator.call(lambda emu: emu.fetches.get("finetunejobs", 0)))
+
+    fetches = ftj_fetches()
     with operator.running():
-        wait_for(
-            "the resume reconcile",
-            lambda: emulator.call(lambda emu: emu.fetches.get("finetunejobs", 0)) > fetches,
-        )
-        time.sleep(0.5)
+        wait_for("the resume reconcile", lambda: ftj_fetches() > fetches)
+        # Passes for one object never overlap: once a pass that began after this probe (a pod
+        # event the operator must handle) has fetched the object, the resume pass has ended.
+        emulator.patch("v1/pods", NS, pod["metadata"]["name"], {"metadata": {"annotations": {"probe": "1"}}})
+        probed = ftj_fetches()
+        wait_for("a reconcile after the probe", lambda: ftj_fetches() > probed)
         assert cluster.status("long") == status
     assert _job_creates(emulator) == 1
 

@@ -1,8 +1,13 @@
-"""Fixtures for the serving tests: one tiny model per session, one vLLM server per module."""
+"""Fixtures for the serving tests: one tiny model per session, one vLLM server per module.
+
+Each server fixture stops its server with SIGTERM at the end and checks that nothing of it is
+left (`stop_with_sigterm`): no test kills a shared server, so the tests run in any order.
+"""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -78,6 +83,33 @@ def start_serve(
     raise AssertionError(f"tradetune serve not ready in {timeout}s:\n{log.read_text()[-4000:]}")
 
 
+def stop_with_sigterm(proc: subprocess.Popen[Any]) -> None:
+    """Stop `tradetune serve` as Kubernetes does (SIGTERM) and check it leaves no process behind.
+
+    Every server fixture ends this way, so the check runs whichever tests ran and in any order,
+    and no test has to kill a server that others share.
+    """
+    import psutil
+
+    if proc.poll() is not None:
+        raise AssertionError(f"tradetune serve died during the tests (exit code {proc.returncode})")
+    family = psutil.Process(proc.pid).children(recursive=True)
+    if not any("vllm" in " ".join(p.cmdline()) for p in family):
+        proc.kill()
+        raise AssertionError("tradetune serve was not running a vLLM engine")
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(90)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("tradetune serve did not stop within 90 s of SIGTERM") from None
+    _gone, alive = psutil.wait_procs(family, timeout=30)
+    for p in alive:
+        p.kill()
+    assert code == 0, f"tradetune serve exited with {code} on SIGTERM"
+    assert not alive, f"processes left after SIGTERM: {[p.pid for p in alive]}"
+
+
 @pytest.fixture(scope="module")
 def served(
     tiny_model: Path, vllm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
@@ -89,13 +121,12 @@ def served(
     proc = start_serve(
         ["--model", str(tiny_model), "--dtype", "float32", "--served-model-name", "tiny"], env, log, port
     )
-    running = RunningServe(proc, f"http://127.0.0.1:{port}", "tiny", log)
     try:
-        yield running
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(60)
+        yield RunningServe(proc, f"http://127.0.0.1:{port}", "tiny", log)
+    except BaseException:
+        proc.kill()
+        raise
+    stop_with_sigterm(proc)
 
 
 def post(url: str, body: dict[str, Any], key: str | None = API_KEY) -> tuple[int, Any]:

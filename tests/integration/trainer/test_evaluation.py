@@ -11,6 +11,7 @@ import pytest
 from tradetune.cli import main
 from tradetune.evaluation import (
     PINE_TASKS,
+    Scored,
     encode_records,
     extract_code,
     generate,
@@ -19,9 +20,9 @@ from tradetune.evaluation import (
     pine_metrics,
     score,
 )
-from tradetune.training import read_jsonl
+from tradetune.records import read_jsonl
 
-from .conftest import TrainedRun
+from .conftest import TrainedRun, random_llama
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +48,29 @@ def test_batched_perplexity_equals_one_at_a_time_and_hf_loss(trained_run: Traine
     with torch.no_grad():
         hf_loss = float(model(input_ids=ids, labels=ids).loss)
     assert math.isclose(score(model, [one], pad_id=tok.pad_token_id).full_loss or 0, hf_loss, rel_tol=1e-5)
+
+
+def test_batched_scoring_equals_one_at_a_time_on_a_random_model() -> None:
+    """The same equality without a trained run: padded batches change nothing but speed."""
+    import random
+
+    model = random_llama(vocab_size=96, layers=2, pad_token_id=0)
+    rng = random.Random(1)
+    items = [
+        Scored(ids=[rng.randrange(1, 96) for _ in range(n)], first_target=rng.randrange(1, n))
+        for n in (5, 9, 17, 17, 30, 41, 63)
+    ]
+    single = score(model, items, pad_id=0, batch_size=1)
+    for batch_size in (2, 3, 7):
+        batched = score(model, items, pad_id=0, batch_size=batch_size)
+        assert batched.full_tokens == single.full_tokens == sum(len(i.ids) - 1 for i in items)
+        assert (
+            batched.response_tokens
+            == single.response_tokens
+            == sum(len(i.ids) - i.first_target for i in items)
+        )
+        assert math.isclose(batched.full_nll, single.full_nll, rel_tol=1e-5)
+        assert math.isclose(batched.response_nll, single.response_nll, rel_tol=1e-5)
 
 
 def test_batched_generation_matches_single_generation(tiny_base: Path) -> None:

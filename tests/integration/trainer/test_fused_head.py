@@ -1,4 +1,4 @@
-"""score_labelled_only: TRL's fused LM head skips ignored positions on the CPU, same loss."""
+"""The process-wide TRL patch: its fused LM head skips ignored positions on the CPU, same loss."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import trl.trainer.utils as trl_utils
 from trl.trainer.utils import add_fused_lm_head
 
 from tests.integration.trainer.conftest import random_llama
-from tradetune.training.fused_head import score_labelled_only
+from tradetune.training.fused_head import patch_trl_to_score_labelled_only_on_cpu
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_cpu_scores_only_labelled_rows_with_the_same_loss(
 ) -> None:
     model = _model()
     loss_all, rows_all = _loss_and_rows(model, monkeypatch)
-    score_labelled_only()
+    patch_trl_to_score_labelled_only_on_cpu()
     loss_labelled, rows_labelled = _loss_and_rows(model, monkeypatch)
 
     assert rows_all == 2 * 31  # TRL alone: every shifted position of both rows
@@ -62,9 +62,9 @@ def test_cpu_scores_only_labelled_rows_with_the_same_loss(
 
 def test_patch_is_idempotent_and_keeps_the_gpu_decision(restore_trl: None) -> None:
     original = trl_utils._use_triton
-    score_labelled_only()
+    patch_trl_to_score_labelled_only_on_cpu()
     once = trl_utils._use_triton
-    score_labelled_only()
+    patch_trl_to_score_labelled_only_on_cpu()
     assert trl_utils._use_triton is once
     assert once(torch.device("cpu")) is True
     assert once(torch.device("meta")) is original(torch.device("meta"))

@@ -35,6 +35,17 @@ def test_run_succeeded_after_a_kill_and_an_oom(trained_run: TrainedRun) -> None:
     assert state["attempts"] == 3 and state["memory"]["per_device_batch_size"] == 2
 
 
+def test_qlora_trains_on_real_bitsandbytes_4bit_layers(trained_run: TrainedRun) -> None:
+    """Not only the config dict: the model the trainer held had nf4 Linear4bit projections."""
+    census = trained_run.layers
+    layers = json.loads((trained_run.base / "config.json").read_text())["num_hidden_layers"]
+    projections = {n.removesuffix(".base_layer") for n in census.linear4bit if "_proj" in n}
+    # q, k, v, o (wrapped by LoRA, which keeps the original as base_layer), gate, up, down
+    assert len(projections) == 7 * layers, census.linear4bit
+    assert census.quant_types == {"nf4"}
+    assert not any(n.endswith("_proj") for n in census.plain_linear), census.plain_linear
+
+
 def test_train_log_spans_both_attempts(trained_run: TrainedRun) -> None:
     entries = [json.loads(line) for line in (trained_run.output / "train_log.jsonl").read_text().splitlines()]
     attempts = {e["attempt"] for e in entries}

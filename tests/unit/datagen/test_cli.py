@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -64,15 +65,38 @@ def test_generate_bad_input(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_generate_creates_missing_parent_directories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The guide's first command names `datasets/train.jsonl` in a fresh checkout."""
+    target = tmp_path / "datasets" / "nested" / "train.jsonl"
+    code, _, err = run(["generate", "--size", "3", "--output", str(target), "--seed", "42"], capsys)
+    assert code == 0, err
+    assert len(target.read_text().splitlines()) == 3
+
+
 def test_generate_bad_output_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "file").write_text("")
-    for target, needle in (
-        (tmp_path / "missing" / "x.jsonl", "does not exist"),
-        (tmp_path / "file" / "x.jsonl", "not a directory"),
-    ):
+    for target in (tmp_path / "file" / "x.jsonl", tmp_path / "file" / "deeper" / "x.jsonl"):
         code, _, err = run(["generate", "--size", "3", "--output", str(target)], capsys)
-        assert code == 2 and needle in err and "--output" in err
+        assert code == 2 and "is a file, not a directory" in err and "--output" in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+    assert (tmp_path / "file").read_text() == ""
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only directories")
+def test_generate_refuses_an_unwritable_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    try:
+        for target in (locked / "x.jsonl", locked / "sub" / "x.jsonl"):
+            code, _, err = run(["generate", "--size", "3", "--output", str(target)], capsys)
+            assert code == 2 and "--output" in err and str(locked) in err
+            assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
 
 
 def test_progress_bar_only_above_ten_thousand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,11 +159,11 @@ def test_stats_and_convert_name_the_bad_line(tmp_path: Path, capsys: pytest.Capt
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": "a", "response": "b"}\n{"instruction": "a"}\n')
     code, _, err = run(["dataset", "stats", str(bad)], capsys)
-    assert code == 2 and "bad.jsonl:2" in err and "response" in err
+    assert code == 2 and "bad.jsonl: line 2" in err and "response" in err
     code, _, err = run(
         ["dataset", "convert", str(bad), "--to", "openai", "--output", str(tmp_path / "o.jsonl")], capsys
     )
-    assert code == 2 and "bad.jsonl:2" in err
+    assert code == 2 and "bad.jsonl: line 2" in err
     assert not (tmp_path / "o.jsonl").exists()
     code, _, err = run(
         ["dataset", "convert", str(bad), "--to", "yaml", "--output", str(tmp_path / "o.jsonl")], capsys

@@ -11,7 +11,8 @@ import pytest
 from tradetune.api import DatasetSpec
 from tradetune.errors import InvalidInput
 from tradetune.prompt import format_prompt
-from tradetune.training import materialise, parse_jsonl, to_prompt_completion
+from tradetune.records import parse_jsonl
+from tradetune.training import materialise, to_prompt_completion
 
 GOOD = {"instruction": "Explain a doji.", "response": "Indecision.", "task": "candlestick_knowledge"}
 

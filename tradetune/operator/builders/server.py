@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradetune.api import FineTuneJob, ModelServe, VolumeRef
+from tradetune.errors import require
 from tradetune.operator.builders.common import (
     CACHE_DIR,
     COMPONENT_LABEL,
@@ -68,11 +69,11 @@ def resolve_model(mserve: ModelServe, ftj: FineTuneJob | None) -> ResolvedModel:
     """
     source = mserve.spec.model
     if source.from_fine_tune_job is None:
-        assert source.path is not None
+        path = require(source.path, "spec.model.path")
         root = MODEL_DIR
         adapter = _under(root, source.adapter_path) if source.adapter_path else None
         return ResolvedModel(
-            model=_under(root, source.path), adapter=adapter, volume=mserve.spec.volume, mount_path=root
+            model=_under(root, path), adapter=adapter, volume=mserve.spec.volume, mount_path=root
         )
     job = source.from_fine_tune_job
     if ftj is None:

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from tradetune.api import API_VERSION, FineTuneJob
+from tradetune.errors import require
 from tradetune.operator.builders.common import (
     CACHE_DIR,
     CONFIG_DIR,
@@ -152,8 +153,7 @@ def model_serve_for_promotion(ftj: FineTuneJob, *, existing: dict[str, Any] | No
     spec that produced the model.
     """
     name, namespace, uid = ftj_identity(ftj)
-    promote = ftj.spec.promote
-    assert promote is not None
+    promote = require(ftj.spec.promote, "spec.promote")
     stamp = f"{namespace}/{name} uid={uid} generation={ftj.metadata.generation}"
     if existing is None:
         return {

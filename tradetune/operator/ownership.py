@@ -1,0 +1,17 @@
+"""Whether the operator owns an object: the one rule both the reconcilers and the runtime use.
+
+The operator acts only on objects it made, and names can be taken by anyone: ownership is an
+ownerReference carrying the owner's uid, never a matching name or label.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def owned_by(obj: dict[str, Any], uid: str | None) -> bool:
+    """True when `obj` has an ownerReference to the object with `uid` (an empty uid owns nothing)."""
+    if not uid:
+        return False
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(isinstance(ref, dict) and ref.get("uid") == uid for ref in refs)
