@@ -48,7 +48,7 @@ from tradetune.api._finetunejob import (
     QuantizationSpec,
     TrainingSpec,
 )
-from tradetune.api._gate import GATED_METRICS, Bound, GateResult, MetricVerdict, Thresholds, gate
+from tradetune.api._gate import GATED_METRICS, Bound, GateCheck, GateResult, MetricVerdict, Thresholds, gate
 from tradetune.api._loading import (
     describe_error,
     dump_yaml,
@@ -95,6 +95,7 @@ __all__ = [
     "FineTuneJob",
     "FineTuneJobSpec",
     "FineTuneJobStatus",
+    "GateCheck",
     "GateResult",
     "GenerateSpec",
     "LoraSpec",

@@ -26,9 +26,9 @@ from tradetune.api._common import (
     StatusModel,
     VolumeRef,
 )
-from tradetune.api._gate import GateResult, Thresholds
+from tradetune.api._gate import GATED_METRICS, GateResult, Thresholds
 from tradetune.api._result import Artifacts, EvalMetrics
-from tradetune.api._rules import Rule, cel_only, exactly_one, needs
+from tradetune.api._rules import Rule, cel_only, exactly_one, needs, promote_needs_a_gate
 
 TASK_IDS = (
     "pine_strategy",
@@ -285,14 +285,18 @@ class EvaluationSpec(SpecModel):
         default_factory=Thresholds,
         description=(
             "Bounds the tuned model's metrics must meet to be promoted (inclusive). A metric with a "
-            "bound that was not measured fails the gate."
+            "bound that was not measured fails the gate. A job with promote must set at least one "
+            "bound or compareToBase: true (the gate is closed by default)."
         ),
     )
     compare_to_base: bool = Field(
         False,
         description=(
-            "Also evaluate the base model; the tuned model must have a lower perplexity and be no worse "
-            "on every other metric both measured."
+            "Also evaluate the base model and compare: perplexity must be strictly lower than the "
+            "base's (both must be measured); evalLoss must not be higher; taskAccuracy, "
+            "pineSyntaxScore and pineParseRate must not be lower, each compared only when both models "
+            "measured it. A score of 0 for both models proves nothing and is not compared (the gate "
+            "notes it). Each comparison is one check in the gate's verdicts."
         ),
     )
     samples: int = Field(
@@ -331,6 +335,7 @@ class FineTuneJobSpec(SpecModel):
             "quantization is only used by method qlora",
             lambda m: m.method == "qlora" or m.quantization is None,
         ),
+        promote_needs_a_gate(GATED_METRICS),
     )
 
     base_model: BaseModelSpec = Field(
@@ -414,6 +419,9 @@ class FineTuneJobStatus(StatusModel):
     base_metrics: EvalMetrics | None = Field(None, description="Metrics of the base model (compareToBase).")
     gate: GateResult | None = Field(None, description="Verdicts of the promotion gate.")
     artifacts: Artifacts | None = Field(None, description="Where the outputs were written.")
+    timings: dict[str, float] | None = Field(
+        None, description="Seconds the trainer spent per phase (e.g. data, train, merge, evaluate, total)."
+    )
     job_name: str | None = Field(None, description="Name of the trainer Job.")
     attempts: int = Field(0, description="Trainer pod runs so far.", ge=0)
     start_time: str | None = Field(

@@ -15,10 +15,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from tradetune.api import (
-    API_VERSION,
     FineTuneJob,
     FineTuneJobStatus,
-    ModelServe,
     ModelServeStatus,
     ServedModel,
     get_condition,
@@ -29,7 +27,8 @@ from tradetune.api import (
 )
 from tradetune.errors import SpecError
 from tradetune.operator import builders
-from tradetune.operator.reconcile_finetunejob import Event
+from tradetune.operator.bodies import api_object
+from tradetune.operator.ftj_status import Event
 from tradetune.operator.settings import OperatorSettings
 
 
@@ -51,23 +50,12 @@ class ServeDecision:
     degraded: bool = False
 
 
-def _subset(body: dict[str, Any], kind: str) -> dict[str, Any]:
-    meta = body.get("metadata") or {}
-    keep = ("name", "namespace", "uid", "generation", "labels", "annotations")
-    return {
-        "apiVersion": body.get("apiVersion", API_VERSION),
-        "kind": kind,
-        "metadata": {k: meta[k] for k in keep if k in meta},
-        "spec": body.get("spec"),
-    }
-
-
 def _source_job(body: dict[str, Any] | None) -> FineTuneJob | None:
     """The referenced FineTuneJob with its status; one being deleted or invalid counts as absent."""
     if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
         return None
     try:
-        ftj = parse_finetunejob(_subset(body, "FineTuneJob"))
+        ftj = parse_finetunejob(api_object(body, "FineTuneJob"))
         status = FineTuneJobStatus.model_validate(body.get("status") or {})
     except (SpecError, ValidationError):
         return None
@@ -138,7 +126,7 @@ def decide(
         new.conditions = set_condition(new.conditions, type_, value, reason, message, generation, stamp)
 
     try:
-        mserve = parse_modelserve(_subset(body, "ModelServe"))
+        mserve = parse_modelserve(api_object(body, "ModelServe"))
         builders.resolve_resources(mserve.spec.resources, settings)
     except SpecError as exc:
         cond("Ready", False, "InvalidSpec", exc.message)
@@ -258,11 +246,3 @@ def _finish(old: ModelServeStatus, new: ModelServeStatus, decision: ServeDecisio
             )
             decision.events.append(Event(kind, now_c.reason, now_c.message or now_c.reason))
     return decision
-
-
-def model_serve_from(body: dict[str, Any]) -> ModelServe | None:
-    """The parsed ModelServe or None when its spec is invalid (for callers that only peek)."""
-    try:
-        return parse_modelserve(_subset(body, "ModelServe"))
-    except SpecError:
-        return None

@@ -11,6 +11,7 @@ from tradetune.operator.reconcile_finetunejob import (
     Observed,
     decide,
     needs_model_serve,
+    needs_resync,
     phase_since,
 )
 
@@ -325,3 +326,17 @@ def test_phase_since_survives_a_restart() -> None:
     done = ftj_body(status={"phase": "Failed", "completionTime": "2026-01-01T00:30:00Z"})
     assert phase_since(done) == datetime(2026, 1, 1, 0, 30, tzinfo=UTC).timestamp()
     assert phase_since(ftj_body()) == datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+
+
+def test_only_unsettled_jobs_need_a_periodic_resync() -> None:
+    done = {"phase": "Succeeded", "observedGeneration": 1}
+    assert not needs_resync(ftj_body(status=done))
+    assert not needs_resync(ftj_body(status={**done, "phase": "Failed"}))
+    assert needs_resync(ftj_body(status={**done, "phase": "Running"}))
+    assert needs_resync(ftj_body(generation=2, status=done))  # a spec change not reconciled yet
+    assert needs_resync(ftj_body())  # no status at all
+    waiting = {
+        **done,
+        "conditions": [{"type": "Promoted", "status": "False", "reason": "ModelServeNotFound"}],
+    }
+    assert needs_resync(ftj_body(status=waiting))  # someone may create the ModelServe
