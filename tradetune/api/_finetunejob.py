@@ -27,6 +27,7 @@ from tradetune.api._common import (
     VolumeRef,
 )
 from tradetune.api._gate import GATED_METRICS, GateResult, Thresholds
+from tradetune.api._modelserve import EngineSpec
 from tradetune.api._result import Artifacts, EvalMetrics
 from tradetune.api._rules import Rule, cel_only, exactly_one, needs, promote_needs_a_gate
 
@@ -58,7 +59,8 @@ Method = Literal["qlora", "lora", "full"]
 Phase = Literal["Pending", "Running", "Evaluating", "Succeeded", "Failed", "Suspended"]
 PHASES: tuple[Phase, ...] = ("Pending", "Running", "Evaluating", "Succeeded", "Failed", "Suspended")
 # Condition types of a FineTuneJob, in the order they usually become True; `Stalled` (kstatus)
-# is True only while the trainer pod waits on something outside the job, e.g. ImagePullBackOff.
+# is True only while the trainer pod waits on something outside the job, e.g. ImagePullBackOff
+# or a missing Secret, and is set back to False as soon as that cause is gone.
 CONDITION_TYPES = (
     "Ready",
     "Trained",
@@ -308,6 +310,28 @@ class EvaluationSpec(SpecModel):
     max_new_tokens: int = Field(256, description="Token limit of each generation.", ge=1, le=32768)
 
 
+class ModelServeTemplate(SpecModel):
+    """How the ModelServe that `promote.create` makes is served (ignored for an existing one)."""
+
+    resources: ResourcesSpec | None = Field(
+        None,
+        description=(
+            "Resources and scheduling of each server pod (gpus, cpu, memory, nodeSelector, tolerations, "
+            "or a profile of the operator's settings). Unset: the trainer's scheduling is reused "
+            "(profile, gpus, gpuResourceName, nodeSelector, tolerations, affinity, priorityClassName), "
+            "so the server lands on the same kind of (possibly tainted) GPU node."
+        ),
+    )
+    replicas: int | None = Field(None, description="Number of server pods (1 when unset).", ge=0, le=1000)
+    engine: EngineSpec | None = Field(None, description="vLLM engine settings (the defaults when unset).")
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        None, description="Secret holding the API key clients must send; the server is open when unset."
+    )
+    volume: VolumeRef | None = Field(
+        None, description="Volume the model is read from (the job's output volume when unset)."
+    )
+
+
 class PromoteSpec(SpecModel):
     """Serve the model with a ModelServe when the gate passes."""
 
@@ -320,9 +344,14 @@ class PromoteSpec(SpecModel):
     create: bool = Field(
         False,
         description=(
-            "Create the ModelServe (with default engine settings) when it does not exist; otherwise "
-            "the existing ModelServe must name this job in model.fromFineTuneJob, and is updated."
+            "Create the ModelServe (from modelServeTemplate) when it does not exist; otherwise the "
+            "existing ModelServe is pointed at this job. A ModelServe this job created and a user "
+            "deleted is not created again until spec.promote changes (Promoted=False, "
+            "ModelServeDeleted)."
         ),
+    )
+    model_serve_template: ModelServeTemplate | None = Field(
+        None, description="Serving settings of the ModelServe that create makes."
     )
 
 
@@ -400,6 +429,15 @@ class FineTuneJobSpec(SpecModel):
         return self.quantization or QuantizationSpec()
 
 
+class CreatedModelServe(StatusModel):
+    """The ModelServe this job created: it is created once, never again behind a user's delete."""
+
+    name: str = Field(description="Name of the ModelServe.")
+    promote_digest: str = Field(
+        description="Digest of spec.promote when it was created; a change of spec.promote allows a new one."
+    )
+
+
 class FineTuneJobStatus(StatusModel):
     """Observed state of a FineTuneJob, written by the operator (or `tradetune run`)."""
 
@@ -421,6 +459,9 @@ class FineTuneJobStatus(StatusModel):
     artifacts: Artifacts | None = Field(None, description="Where the outputs were written.")
     timings: dict[str, float] | None = Field(
         None, description="Seconds the trainer spent per phase (e.g. data, train, merge, evaluate, total)."
+    )
+    created_model_serve: CreatedModelServe | None = Field(
+        None, description="The ModelServe spec.promote.create made (kept after it is deleted)."
     )
     job_name: str | None = Field(None, description="Name of the trainer Job.")
     attempts: int = Field(0, description="Trainer pod runs so far.", ge=0)

@@ -79,10 +79,10 @@ class StatusBuilder:
             self.new.conditions, type_, status, reason, message, self.generation, self.stamp
         )
 
-    def ready(self, ok: bool, reason: str, message: str) -> None:
-        """Ready (the whole message) and status.message (cut for the Message column)."""
+    def ready(self, ok: bool, reason: str, message: str, *, column: str | None = None) -> None:
+        """Ready (the whole message) and status.message: `column`, or the message cut for the column."""
         self.cond("Ready", ok, reason, message)
-        self.new.message = short(message)
+        self.new.message = short(column or message)
 
     def apply(self, outcome: Outcome) -> None:
         self.new = apply_outcome(self.new, outcome, self.generation, self.stamp)

@@ -185,12 +185,16 @@ async def modelserve_changed(namespace: str | None, name: str, memo: Any, **_: A
 
 
 @kopf.on.delete(GROUP, VERSION, "modelserves", id="cleanup")
-async def modelserve_deleted(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+async def modelserve_deleted(namespace: str | None, name: str, labels: Any, memo: Any, **_: Any) -> None:
     runtime = _runtime(memo)
     try:
         await runtime.delete_modelserve(str(namespace), name)
     except (kube.TransientApiError, kube.ApiError) as exc:
         raise kopf.TemporaryError(str(exc), delay=5) from exc
+    # The FineTuneJob that promoted into it says so at once (Promoted=False, ModelServeDeleted).
+    source = (labels or {}).get(builders.FTJ_LABEL)
+    if source:
+        runtime.ftj.trigger(str(namespace), str(source))
 
 
 @kopf.timer(GROUP, VERSION, "modelserves", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)

@@ -15,11 +15,14 @@ observations: the Job is found by its deterministic name and never created twice
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from tradetune.api import (
+    CreatedModelServe,
     FineTuneJob,
     FineTuneJobStatus,
     get_condition,
@@ -175,10 +178,11 @@ def decide(
         failed_condition.reason if failed_condition is not None and failed_condition.status == "True" else ""
     )
     if old.phase == "Failed" and failed_reason == "InvalidSpec":
-        b.cond("Failed", False, "SpecValid", "the spec is valid now")
-        b.cond("Succeeded", "Unknown", "SpecValid", "")
+        # The spec was fixed: a new run starts, and its conditions describe it alone.
+        b.new.conditions = []
         b.new.phase = None
         b.new.completion_time = None
+        b.new.message = None
 
     # Metrics recorded: the rest is gating and promotion, re-run whenever the spec changes.
     if (
@@ -218,11 +222,20 @@ def decide(
     return _finish(b, decision)
 
 
+def _alive(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An object being deleted counts as gone (its finalizer still holds it for a moment)."""
+    return None if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp") else obj
+
+
 def _promotion_due(ftj: FineTuneJob, status: FineTuneJobStatus, observed: Observed) -> bool:
     if ftj.spec.promote is None or status.gate is None or not status.gate.passed:
         return False
-    return _model_serve_change(ftj, observed.model_serve) is not None or (
-        observed.model_serve is None and ftj.spec.promote.create
+    ms = _alive(observed.model_serve)
+    promoted = get_condition(status.conditions, "Promoted")
+    return (
+        _model_serve_change(ftj, ms) is not None
+        or (ms is None and ftj.spec.promote.create)
+        or (ms is None and promoted is not None and promoted.status == "True")
     )
 
 
@@ -319,14 +332,15 @@ def _follow_job(
         text = f"trainer pod {latest.name} cannot start: {latest.reason}" + (
             f": {latest.message}" if latest.message else ""
         )
-        b.cond("Stalled", True, latest.reason, text)
-        b.ready(False, latest.reason, text)
+        b.stalled(latest.reason, text)
+        b.ready(False, latest.reason, text, column="the trainer pod cannot start; see condition Stalled")
         return
+    b.clear_stalled()
     if latest.state == "failed":
         b.new.phase = "Pending"
         retries = ftj.spec.backoff_limit
         text = f"attempt {b.new.attempts} failed: {latest.message}; the Job retries (backoffLimit {retries})"
-        b.ready(False, latest.reason, text)
+        b.ready(False, latest.reason, text, column=f"attempt {b.new.attempts} failed; retrying")
         return
     b.new.phase = "Pending"
     b.ready(
@@ -376,7 +390,7 @@ def _gate_and_promote(ftj: FineTuneJob, b: StatusBuilder, observed: Observed, de
     verdict = gated(ftj.spec, metrics, b.new.base_metrics).gate
     promotion: Promotion | None = None
     if promote is not None and verdict is not None and verdict.passed:
-        promotion = _promote(ftj, observed, decision)
+        promotion = _promote(ftj, b, observed, decision)
     outcome = gated(ftj.spec, metrics, b.new.base_metrics, promotion)
     if outcome.gate is not None and (
         b.old.gate is None
@@ -387,12 +401,33 @@ def _gate_and_promote(ftj: FineTuneJob, b: StatusBuilder, observed: Observed, de
     b.apply(outcome)
 
 
-def _promote(ftj: FineTuneJob, observed: Observed, decision: Decision) -> Promotion:
-    """Create or update the ModelServe (recorded in `decision`); what the Promoted condition says."""
+def promote_digest(ftj: FineTuneJob) -> str:
+    """A short digest of spec.promote: a created ModelServe is created again only when it changes."""
+    promote = ftj.spec.promote
+    text = json.dumps(promote.model_dump(by_alias=True, mode="json") if promote else None, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _promote(ftj: FineTuneJob, b: StatusBuilder, observed: Observed, decision: Decision) -> Promotion:
+    """Create or update the ModelServe (recorded in `decision`); what the Promoted condition says.
+
+    A ModelServe this job created is recorded in status.createdModelServe; when a user deletes it,
+    that is their decision: it is not created again until spec.promote changes.
+    """
     promote = ftj.spec.promote
     if promote is None:
         return Promotion(False, "NotRequested")
-    ms = observed.model_serve
+    ms = _alive(observed.model_serve)
+    made = b.new.created_model_serve
+    digest = promote_digest(ftj)
+    deleted = ms is None and made is not None and made.name == promote.model_serve
+    if deleted and promote.create and made is not None and made.promote_digest == digest:
+        return Promotion(
+            False,
+            "ModelServeDeleted",
+            f"ModelServe {promote.model_serve} was deleted, so nothing serves this model; "
+            "it is not created again unless spec.promote changes.",
+        )
     if ms is None and not promote.create:
         decision.requeue_after = 60.0
         return Promotion(
@@ -403,6 +438,7 @@ def _promote(ftj: FineTuneJob, observed: Observed, decision: Decision) -> Promot
     if ms is None:
         decision.model_serve_create = builders.model_serve_for_promotion(ftj, existing=None)
         decision.promoted = True
+        b.new.created_model_serve = CreatedModelServe(name=promote.model_serve, promote_digest=digest)
     else:
         patch = _model_serve_change(ftj, ms)
         if patch is not None:
