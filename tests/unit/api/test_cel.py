@@ -98,6 +98,28 @@ CASES: list[tuple[str, Obj, str | None]] = [
         "promote needs a gate",
     ),
     ("no-promote-no-gate", ftj(evaluation={"samples": 3}), None),
+    (
+        "template-volume-ok",
+        ftj(
+            promote={
+                "modelServe": "m",
+                "modelServeTemplate": {"volume": {"claimName": "pvc", "subPath": "m"}},
+            },
+            evaluation={"compareToBase": True},
+        ),
+        None,
+    ),
+    (
+        "template-volume-abs",
+        ftj(
+            promote={
+                "modelServe": "m",
+                "modelServeTemplate": {"volume": {"claimName": "pvc", "subPath": "/m"}},
+            },
+            evaluation={"compareToBase": True},
+        ),
+        "subPath must be a relative path",
+    ),
     ("output-subpath", ftj(output={"claimName": "pvc", "subPath": "runs/a"}), None),
     (
         "output-absolute",
