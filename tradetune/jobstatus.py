@@ -168,8 +168,11 @@ def gated(
             gate_message(verdict),
         )
     ]
+    checks = sum(max(1, len(v.checks)) for v in verdict.verdicts)
     if not verdict.passed:
-        message = f"the tuned model failed its gate ({verdict.summary})"
+        failed = [v.metric for v in verdict.verdicts if not v.passed]
+        missed = sum(1 for v in verdict.verdicts for c in v.checks if not c.passed)
+        message = f"the tuned model failed {missed} of {checks} gate checks ({', '.join(failed)})"
         if spec.promote is not None:
             conds.append(Cond("Promoted", False, "GateFailed", "nothing was promoted: the gate failed."))
         conds += [
@@ -178,18 +181,21 @@ def gated(
             Cond("Ready", False, "GateFailed", message),
         ]
         return Outcome("Failed", tuple(conds), short(message), metrics, base_metrics, verdict)
+    passed = f"all {checks} gate checks" if checks != 1 else "its one gate check"
+    if not verdict.verdicts:
+        passed = "a gate with no checks"
     conds += [
         Cond("Failed", False, "GatePassed", ""),
-        Cond("Succeeded", True, "GatePassed", f"the tuned model passed its gate ({verdict.summary})."),
+        Cond("Succeeded", True, "GatePassed", f"the tuned model passed {passed}."),
     ]
-    ready = f"passed its gate ({verdict.summary})"
+    ready = f"passed {passed}"
     if spec.promote is not None:
         promo = promotion or Promotion(
             None, "Promoting", f"promoting to ModelServe {spec.promote.model_serve}"
         )
         state: bool | ConditionStatus = "Unknown" if promo.done is None else promo.done
         conds.append(Cond("Promoted", state, promo.reason, promo.message))
-        ready = f"{ready}; {promo.message}" if promo.message else ready
+        ready = f"{ready}; {promo.message.rstrip('.')}" if promo.message else ready
     conds.append(Cond("Ready", True, "Succeeded", ready))
     return Outcome("Succeeded", tuple(conds), short(ready), metrics, base_metrics, verdict)
 
