@@ -34,6 +34,7 @@ from tradetune.api._finetunejob import (
     PHASES,
     TASK_IDS,
     BaseModelSpec,
+    CreatedModelServe,
     DatasetSpec,
     EarlyStoppingSpec,
     EvaluationSpec,
@@ -43,12 +44,13 @@ from tradetune.api._finetunejob import (
     GenerateSpec,
     LoraSpec,
     Method,
+    ModelServeTemplate,
     Phase,
     PromoteSpec,
     QuantizationSpec,
     TrainingSpec,
 )
-from tradetune.api._gate import GATED_METRICS, Bound, GateResult, MetricVerdict, Thresholds, gate
+from tradetune.api._gate import GATED_METRICS, Bound, GateCheck, GateResult, MetricVerdict, Thresholds, gate
 from tradetune.api._loading import (
     describe_error,
     dump_yaml,
@@ -87,6 +89,7 @@ __all__ = [
     "Bound",
     "Condition",
     "ConditionStatus",
+    "CreatedModelServe",
     "DatasetSpec",
     "EarlyStoppingSpec",
     "EngineSpec",
@@ -95,6 +98,7 @@ __all__ = [
     "FineTuneJob",
     "FineTuneJobSpec",
     "FineTuneJobStatus",
+    "GateCheck",
     "GateResult",
     "GenerateSpec",
     "LoraSpec",
@@ -103,6 +107,7 @@ __all__ = [
     "ModelServe",
     "ModelServeSpec",
     "ModelServeStatus",
+    "ModelServeTemplate",
     "ModelSource",
     "ObjectMeta",
     "Phase",

@@ -189,6 +189,12 @@ FINETUNEJOB_COLUMNS = [
     _column(
         "Phase", "string", ".status.phase", "Where the job is: Pending, Running, Evaluating, Succeeded, ..."
     ),
+    _column(
+        "Reason",
+        "string",
+        '.status.conditions[?(@.type=="Ready")].reason',
+        "Why the job is where it is: the Ready condition's reason (e.g. Training, OOMKilled, GateFailed).",
+    ),
     _column("Perplexity", "number", ".status.metrics.perplexity", "Response perplexity on the test split."),
     _column("Pine", "number", ".status.metrics.pineSyntaxScore", "PineScript syntax score (0-1)."),
     _column("Gate", "string", ".status.gate.summary", "Outcome of the promotion gate."),
@@ -196,20 +202,30 @@ FINETUNEJOB_COLUMNS = [
     _column("Base", "string", ".spec.baseModel.name", "Base model hub id.", 1),
     _column("Method", "string", ".spec.method", "qlora, lora or full.", 1),
     _column("Job", "string", ".status.jobName", "Trainer Job.", 1),
-    _column("Message", "string", ".status.message", "Human-readable state.", 1),
+    _column("Message", "string", ".status.message", "Human-readable state (at most 80 characters).", 1),
 ]
 MODELSERVE_COLUMNS = [
     _column(
-        "Ready", "string", '.status.conditions[?(@.type=="Ready")].status', "Whether the server answers."
+        "Status",
+        "string",
+        ".status.state",
+        "Waiting, RollingOut, Serving, Degraded or Failed (the conditions say why).",
     ),
-    _column("Model", "string", ".status.servedModel.name", "Model name clients request."),
+    _column("Serving", "string", ".status.servedModel.source", "What the ready replicas serve now."),
+    _column("Rolling-Out", "string", ".status.rollingOut.source", "The model being rolled out, if any."),
+    _column("Available", "integer", ".status.readyReplicas", "Server pods ready to answer."),
     _column("Replicas", "integer", ".spec.replicas", "Desired server pods."),
     _column("Endpoint", "string", ".status.endpoint", "Base URL of the OpenAI-compatible API."),
     _AGE,
-    _column("Available", "integer", ".status.readyReplicas", "Server pods ready to answer.", 1),
     _column(
-        "FineTuneJob", "string", ".status.servedModel.fineTuneJob", "FineTuneJob the model came from.", 1
+        "Ready",
+        "string",
+        '.status.conditions[?(@.type=="Ready")].status',
+        "Whether every replica serves the current spec.",
+        1,
     ),
+    _column("Model", "string", ".status.servedModel.name", "Model name clients request.", 1),
+    _column("Message", "string", ".status.message", "Human-readable state (at most 80 characters).", 1),
 ]
 
 

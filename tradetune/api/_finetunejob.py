@@ -26,9 +26,10 @@ from tradetune.api._common import (
     StatusModel,
     VolumeRef,
 )
-from tradetune.api._gate import GateResult, Thresholds
+from tradetune.api._gate import GATED_METRICS, GateResult, Thresholds
+from tradetune.api._modelserve import EngineSpec
 from tradetune.api._result import Artifacts, EvalMetrics
-from tradetune.api._rules import Rule, cel_only, exactly_one, needs
+from tradetune.api._rules import Rule, cel_only, exactly_one, needs, promote_needs_a_gate
 
 TASK_IDS = (
     "pine_strategy",
@@ -58,7 +59,8 @@ Method = Literal["qlora", "lora", "full"]
 Phase = Literal["Pending", "Running", "Evaluating", "Succeeded", "Failed", "Suspended"]
 PHASES: tuple[Phase, ...] = ("Pending", "Running", "Evaluating", "Succeeded", "Failed", "Suspended")
 # Condition types of a FineTuneJob, in the order they usually become True; `Stalled` (kstatus)
-# is True only while the trainer pod waits on something outside the job, e.g. ImagePullBackOff.
+# is True only while the trainer pod waits on something outside the job, e.g. ImagePullBackOff
+# or a missing Secret, and is set back to False as soon as that cause is gone.
 CONDITION_TYPES = (
     "Ready",
     "Trained",
@@ -285,14 +287,18 @@ class EvaluationSpec(SpecModel):
         default_factory=Thresholds,
         description=(
             "Bounds the tuned model's metrics must meet to be promoted (inclusive). A metric with a "
-            "bound that was not measured fails the gate."
+            "bound that was not measured fails the gate. A job with promote must set at least one "
+            "bound or compareToBase: true (the gate is closed by default)."
         ),
     )
     compare_to_base: bool = Field(
         False,
         description=(
-            "Also evaluate the base model; the tuned model must have a lower perplexity and be no worse "
-            "on every other metric both measured."
+            "Also evaluate the base model and compare: perplexity must be strictly lower than the "
+            "base's (both must be measured); evalLoss must not be higher; taskAccuracy, "
+            "pineSyntaxScore and pineParseRate must not be lower, each compared only when both models "
+            "measured it. A score of 0 for both models proves nothing and is not compared (the gate "
+            "notes it). Each comparison is one check in the gate's verdicts."
         ),
     )
     samples: int = Field(
@@ -302,6 +308,28 @@ class EvaluationSpec(SpecModel):
         None, description="Evaluate at most this many test records (all when unset).", ge=1
     )
     max_new_tokens: int = Field(256, description="Token limit of each generation.", ge=1, le=32768)
+
+
+class ModelServeTemplate(SpecModel):
+    """How the ModelServe that `promote.create` makes is served (ignored for an existing one)."""
+
+    resources: ResourcesSpec | None = Field(
+        None,
+        description=(
+            "Resources and scheduling of each server pod (gpus, cpu, memory, nodeSelector, tolerations, "
+            "or a profile of the operator's settings). Unset: the trainer's scheduling is reused "
+            "(profile, gpus, gpuResourceName, nodeSelector, tolerations, affinity, priorityClassName), "
+            "so the server lands on the same kind of (possibly tainted) GPU node."
+        ),
+    )
+    replicas: int | None = Field(None, description="Number of server pods (1 when unset).", ge=0, le=1000)
+    engine: EngineSpec | None = Field(None, description="vLLM engine settings (the defaults when unset).")
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        None, description="Secret holding the API key clients must send; the server is open when unset."
+    )
+    volume: VolumeRef | None = Field(
+        None, description="Volume the model is read from (the job's output volume when unset)."
+    )
 
 
 class PromoteSpec(SpecModel):
@@ -316,9 +344,14 @@ class PromoteSpec(SpecModel):
     create: bool = Field(
         False,
         description=(
-            "Create the ModelServe (with default engine settings) when it does not exist; otherwise "
-            "the existing ModelServe must name this job in model.fromFineTuneJob, and is updated."
+            "Create the ModelServe (from modelServeTemplate) when it does not exist; otherwise the "
+            "existing ModelServe is pointed at this job. A ModelServe this job created and a user "
+            "deleted is not created again until spec.promote changes (Promoted=False, "
+            "ModelServeDeleted)."
         ),
+    )
+    model_serve_template: ModelServeTemplate | None = Field(
+        None, description="Serving settings of the ModelServe that create makes."
     )
 
 
@@ -331,6 +364,7 @@ class FineTuneJobSpec(SpecModel):
             "quantization is only used by method qlora",
             lambda m: m.method == "qlora" or m.quantization is None,
         ),
+        promote_needs_a_gate(GATED_METRICS),
     )
 
     base_model: BaseModelSpec = Field(
@@ -395,6 +429,15 @@ class FineTuneJobSpec(SpecModel):
         return self.quantization or QuantizationSpec()
 
 
+class CreatedModelServe(StatusModel):
+    """The ModelServe this job created: it is created once, never again behind a user's delete."""
+
+    name: str = Field(description="Name of the ModelServe.")
+    promote_digest: str = Field(
+        description="Digest of spec.promote when it was created; a change of spec.promote allows a new one."
+    )
+
+
 class FineTuneJobStatus(StatusModel):
     """Observed state of a FineTuneJob, written by the operator (or `tradetune run`)."""
 
@@ -414,6 +457,12 @@ class FineTuneJobStatus(StatusModel):
     base_metrics: EvalMetrics | None = Field(None, description="Metrics of the base model (compareToBase).")
     gate: GateResult | None = Field(None, description="Verdicts of the promotion gate.")
     artifacts: Artifacts | None = Field(None, description="Where the outputs were written.")
+    timings: dict[str, float] | None = Field(
+        None, description="Seconds the trainer spent per phase (e.g. data, train, merge, evaluate, total)."
+    )
+    created_model_serve: CreatedModelServe | None = Field(
+        None, description="The ModelServe spec.promote.create made (kept after it is deleted)."
+    )
     job_name: str | None = Field(None, description="Name of the trainer Job.")
     attempts: int = Field(0, description="Trainer pod runs so far.", ge=0)
     start_time: str | None = Field(

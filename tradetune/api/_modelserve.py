@@ -118,9 +118,15 @@ class ModelServeSpec(SpecModel):
     )
 
 
-class ServedModel(StatusModel):
-    """What the ready replicas serve."""
+ServeState = Literal["Waiting", "RollingOut", "Serving", "Degraded", "Failed"]
 
+
+class ServedModel(StatusModel):
+    """A model the server runs: what the ready replicas serve, or what is rolling out."""
+
+    source: str | None = Field(
+        None, description='Where the model comes from, for people: "FineTuneJob <name>" or the model path.'
+    )
     name: str | None = Field(None, description="Model name clients pass in OpenAI requests.")
     fine_tune_job: str | None = Field(None, description="FineTuneJob the model came from.")
     path: str | None = Field(None, description="Directory of the served model.")
@@ -147,7 +153,20 @@ class ModelServeStatus(StatusModel):
     selector: str | None = Field(
         None, description="Label selector of the server pods (for the scale subresource)."
     )
-    served_model: ServedModel | None = Field(None, description="What the ready replicas serve.")
+    state: ServeState | None = Field(
+        None,
+        description=(
+            "One word for people and the STATUS column: Waiting (no model yet), RollingOut (a new model "
+            "is starting; servedModel still answers), Serving, Degraded (serving, but something needs "
+            "attention: see the Degraded condition) or Failed (nothing can be served: see Ready)."
+        ),
+    )
+    served_model: ServedModel | None = Field(
+        None, description="What the ready replicas serve now (kept while a new model rolls out)."
+    )
+    rolling_out: ServedModel | None = Field(
+        None, description="The model being rolled out, until every replica serves it (then unset)."
+    )
     endpoint: str | None = Field(None, description="In-cluster base URL of the OpenAI-compatible API.")
     message: str | None = Field(None, description="Human-readable state.")
 

@@ -63,6 +63,33 @@ def needs(a: str, b: str) -> Rule:
     return Rule(f"!has(self.{a}) || has(self.{b})", f"{a} needs {b}", lambda m: not has(m, a) or has(m, b))
 
 
+def promote_needs_a_gate(metrics: tuple[str, ...]) -> Rule:
+    """A job that promotes must check something: a bound on one of `metrics` or compareToBase.
+
+    A gate with no checks passes, so without this rule `promote` alone would serve any model.
+    """
+    bounds = " || ".join(f"has(self.evaluation.thresholds.{m})" for m in metrics)
+    cel = (
+        "!has(self.promote) || (has(self.evaluation) && ("
+        "(has(self.evaluation.compareToBase) && self.evaluation.compareToBase) || "
+        f"(has(self.evaluation.thresholds) && ({bounds}))))"
+    )
+
+    def holds(spec: Any) -> bool:
+        evaluation = spec.evaluation
+        return (
+            spec.promote is None
+            or evaluation.compare_to_base
+            or any(evaluation.thresholds.bound(m) is not None for m in metrics)
+        )
+
+    return Rule(
+        cel,
+        "promote needs a gate: set an evaluation.thresholds bound or evaluation.compareToBase: true",
+        holds,
+    )
+
+
 def first_broken(model: BaseModel, rules: tuple[Rule, ...]) -> Rule | None:
     """The first rule `model` breaks, in declaration order (one clear message, like the server's first)."""
     return next((rule for rule in rules if not rule.holds(model)), None)

@@ -48,35 +48,6 @@ def tiny_model(
     Console().print(f"tiny model written to {path}")
 
 
-def _metrics_table(metrics: Any, base: Any | None, title: str) -> Any:
-    """A rich table of the metrics, with the base model's beside them when measured."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column("model", justify="right")
-    if base is not None:
-        table.add_column("base", justify="right")
-    for name, info in type(metrics).model_fields.items():
-        if name == "task_accuracy_by_task":
-            continue
-        value = getattr(metrics, name)
-        base_value = getattr(base, name) if base is not None else None
-        if value is None and base_value is None:
-            continue
-        cells = [info.alias or name, "-" if value is None else f"{value:.4f}"]
-        if base is not None:
-            cells.append("-" if base_value is None else f"{base_value:.4f}")
-        table.add_row(*cells)
-    tasks = sorted(set(metrics.task_accuracy_by_task) | set(base.task_accuracy_by_task if base else {}))
-    for task in tasks:
-        cells = [f"  accuracy {task}", f"{metrics.task_accuracy_by_task.get(task, float('nan')):.3f}"]
-        if base is not None:
-            cells.append(f"{base.task_accuracy_by_task.get(task, float('nan')):.3f}")
-        table.add_row(*cells)
-    return table
-
-
 @app.command("train")
 def train_command(
     config: Annotated[
@@ -110,8 +81,10 @@ def train_command(
     progress = default_progress()
     result = train(job.spec, output, progress=progress)
     if sys.stdout.isatty() and result.metrics is not None:
+        from tradetune.metrics_table import metrics_table
+
         Console().print(
-            _metrics_table(result.metrics, result.base_metrics, f"{job.metadata.name}: {result.message}")
+            metrics_table(result.metrics, result.base_metrics, title=f"{job.metadata.name}: {result.message}")
         )
         Console().print(f"outputs in {output}")
     else:
@@ -174,6 +147,10 @@ def evaluate_command(  # noqa: PLR0917  (typer maps each option to a parameter)
     if as_json:
         print(json.dumps(doc))
         return
-    Console().print(_metrics_table(report.metrics, report.base_metrics, f"{model} on {report.items} items"))
+    from tradetune.metrics_table import metrics_table
+
+    Console().print(
+        metrics_table(report.metrics, report.base_metrics, title=f"{model} on {report.items} items")
+    )
     if report.samples_path is not None:
         Console().print(f"samples for rating: {report.samples_path} (and .csv; scale in samples.md)")

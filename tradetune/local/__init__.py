@@ -6,7 +6,6 @@ report = run_job(RunOptions(file=Path("examples/finetunejob-local.yaml"), serve=
 
 from tradetune.local._files import STATUS_FILE, read_status, write_status
 from tradetune.local._runner import SAMPLE_INSTRUCTION, RunOptions, RunReport, ask, default_output, run_job
-from tradetune.local._table import metric_rows, metrics_table
 
 __all__ = [
     "SAMPLE_INSTRUCTION",
@@ -15,8 +14,6 @@ __all__ = [
     "RunReport",
     "ask",
     "default_output",
-    "metric_rows",
-    "metrics_table",
     "read_status",
     "run_job",
     "write_status",

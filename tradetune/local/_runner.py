@@ -31,7 +31,7 @@ from tradetune.api import (
 from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError, require
 from tradetune.jobstatus import Promotion, finetunejob_status
 from tradetune.local._files import read_status, write_status
-from tradetune.local._table import metrics_table
+from tradetune.metrics_table import status_table
 
 # The guide's own inference example: the sample question when the test split has none.
 SAMPLE_INSTRUCTION = "Write a PineScript v5 strategy for EMA crossover with 12 and 26 periods"
@@ -134,7 +134,7 @@ def run_job(options: RunOptions, console: Any, progress: Callable[[], Any] | Non
 
     status = finetunejob_status(result, spec, generation=generation, start_time=start)
     write_status(output, status)
-    console.print(metrics_table(status))
+    console.print(status_table(status))
     report = RunReport(job=job, output=output, status=status)
     if status.gate is None or not status.gate.passed:
         summary = status.gate.summary if status.gate else "no metrics"

@@ -11,7 +11,6 @@ kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds o
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import kopf
@@ -19,12 +18,13 @@ import kopf
 from tradetune.api import GROUP, VERSION
 from tradetune.operator import builders, kube
 from tradetune.operator.metrics import OperatorMetrics
+from tradetune.operator.reconcile_finetunejob import needs_resync
 from tradetune.operator.runtime import Runtime
-from tradetune.operator.settings import load_settings
+from tradetune.operator.settings import load_settings, resync_seconds
 
 FINALIZER = "tradetune.dev/finalizer"
-# The timer interval must be known when this module is imported; it comes from the same variable.
-RESYNC_SECONDS = float(os.environ.get("TRADETUNE_RESYNC_SECONDS") or 60.0)
+# The timer interval must be known when this module is imported: the same validated setting.
+RESYNC_SECONDS = resync_seconds()
 MANAGED = {builders.MANAGED_BY_LABEL: builders.MANAGED_BY}
 CHILD_SELECTOR = f"{builders.FTJ_LABEL},{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
 SERVER_SELECTOR = f"{builders.COMPONENT_LABEL}=server,{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
@@ -146,26 +146,13 @@ async def finetunejob_deleted(namespace: str | None, name: str, memo: Any, **_: 
         raise kopf.TemporaryError(str(exc), delay=5) from exc
 
 
-def _moving(status: Any, meta: Any) -> bool:
-    """Whether a periodic reconcile can change anything (finished objects are left alone)."""
-    status = status or {}
-    if status.get("observedGeneration") != meta.get("generation"):
-        return True
-    if status.get("phase") not in ("Succeeded", "Failed"):
-        return True
-    return any(
-        c.get("type") == "Promoted" and c.get("reason") == "ModelServeNotFound"
-        for c in status.get("conditions") or []
-    )
-
-
 @kopf.timer(
     GROUP, VERSION, "finetunejobs", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS
 )
 async def finetunejob_resync(
     namespace: str | None, name: str, status: Any, meta: Any, memo: Any, **_: Any
 ) -> None:
-    if _moving(status, meta):
+    if needs_resync({"status": status, "metadata": meta}):
         _runtime(memo).ftj.trigger(str(namespace), name)
 
 
@@ -198,12 +185,16 @@ async def modelserve_changed(namespace: str | None, name: str, memo: Any, **_: A
 
 
 @kopf.on.delete(GROUP, VERSION, "modelserves", id="cleanup")
-async def modelserve_deleted(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
+async def modelserve_deleted(namespace: str | None, name: str, labels: Any, memo: Any, **_: Any) -> None:
     runtime = _runtime(memo)
     try:
         await runtime.delete_modelserve(str(namespace), name)
     except (kube.TransientApiError, kube.ApiError) as exc:
         raise kopf.TemporaryError(str(exc), delay=5) from exc
+    # The FineTuneJob that promoted into it says so at once (Promoted=False, ModelServeDeleted).
+    source = (labels or {}).get(builders.FTJ_LABEL)
+    if source:
+        runtime.ftj.trigger(str(namespace), str(source))
 
 
 @kopf.timer(GROUP, VERSION, "modelserves", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)

@@ -15,62 +15,38 @@ observations: the Job is found by its deterministic name and never created twice
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-from pydantic import ValidationError
+from typing import Any
 
 from tradetune.api import (
-    API_VERSION,
-    Artifacts,
-    EvalMetrics,
+    CreatedModelServe,
     FineTuneJob,
     FineTuneJobStatus,
-    GateResult,
-    gate,
     get_condition,
     parse_finetunejob,
-    rfc3339,
-    set_condition,
 )
-from tradetune.errors import SpecError, require
-from tradetune.jobstatus import (
-    NOTHING_PROMOTED,
-    gate_condition,
-    gate_failed_message,
-    gate_passed_message,
-    metrics_summary,
-)
+from tradetune.errors import SpecError
+from tradetune.jobstatus import Promotion, gated, recorded
 from tradetune.operator import builders
+from tradetune.operator.bodies import api_object
+from tradetune.operator.ftj_status import WARNING_REASONS, Event, StatusBuilder, dump, old_status
 from tradetune.operator.ownership import owned_by
 from tradetune.operator.settings import OperatorSettings
-from tradetune.operator.trainer_pod import STALLED_WAITING, PodView, job_condition, view_pod
+from tradetune.operator.trainer_pod import PodView, job_condition, view_pod
 
-# Ready reasons that deserve a Warning event.
-WARNING_REASONS = frozenset(
-    {
-        "InvalidSpec",
-        "OOMKilled",
-        "DeadlineExceeded",
-        "BackoffLimitExceeded",
-        "TrainerFailed",
-        "JobDeleted",
-        "JobConflict",
-        "ResultUnavailable",
-        "BadTrainerResult",
-        "GateFailed",
-        "Evicted",
-        *STALLED_WAITING,
-    }
-)
-
-
-@dataclass(frozen=True)
-class Event:
-    type: Literal["Normal", "Warning"]
-    reason: str
-    message: str
+__all__ = [
+    "WARNING_REASONS",
+    "Decision",
+    "Event",
+    "Observed",
+    "decide",
+    "needs_model_serve",
+    "needs_resync",
+    "phase_since",
+]
 
 
 @dataclass(frozen=True)
@@ -96,7 +72,6 @@ class Decision:
     training_seconds: float | None = None  # set once, when training ends (for the histogram)
     gate_result: bool | None = None  # set when the gate was evaluated in this pass
     promoted: bool = False
-    spec: FineTuneJob | None = None  # the parsed object, for the caller's metrics
 
 
 def needs_model_serve(body: dict[str, Any]) -> bool:
@@ -107,6 +82,24 @@ def needs_model_serve(body: dict[str, Any]) -> bool:
         return False
     status = body.get("status") or {}
     return status.get("phase") in ("Evaluating", "Succeeded", "Failed") or bool(status.get("metrics"))
+
+
+def needs_resync(body: dict[str, Any]) -> bool:
+    """Whether a periodic reconcile can change anything (finished, settled objects are left alone).
+
+    Unfinished jobs, a spec not yet reconciled, and a promotion waiting for its ModelServe to be
+    created by someone else are looked at again; everything else changes only on an event.
+    """
+    status = body.get("status") or {}
+    meta = body.get("metadata") or {}
+    if status.get("observedGeneration") != meta.get("generation"):
+        return True
+    if status.get("phase") not in ("Succeeded", "Failed"):
+        return True
+    return any(
+        isinstance(c, dict) and c.get("type") == "Promoted" and c.get("reason") == "ModelServeNotFound"
+        for c in status.get("conditions") or []
+    )
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -135,31 +128,9 @@ def phase_since(body: dict[str, Any]) -> float | None:
     return moment.timestamp() if moment is not None else None
 
 
-def _old_status(body: dict[str, Any]) -> FineTuneJobStatus:
-    raw = body.get("status")
-    if not isinstance(raw, dict):
-        return FineTuneJobStatus()
-    try:
-        return FineTuneJobStatus.model_validate(raw)
-    except ValidationError:
-        return FineTuneJobStatus()  # unreadable: recomputed from the children
-
-
-def _dump(status: FineTuneJobStatus) -> dict[str, Any]:
-    return status.model_dump(by_alias=True, exclude_none=True, mode="json")
-
-
 def _validate(body: dict[str, Any], settings: OperatorSettings) -> FineTuneJob:
     """The parsed FineTuneJob, or SpecError with field paths (the api models plus operator rules)."""
-    meta = body.get("metadata") or {}
-    keep = ("name", "namespace", "uid", "generation", "labels", "annotations")
-    obj = {
-        "apiVersion": body.get("apiVersion", API_VERSION),
-        "kind": "FineTuneJob",
-        "metadata": {k: meta[k] for k in keep if k in meta},
-        "spec": body.get("spec"),
-    }
-    ftj = parse_finetunejob(obj)
+    ftj = parse_finetunejob(api_object(body, "FineTuneJob"))
     problems: list[tuple[str, str]] = []
     if ftj.spec.promote is not None and ftj.spec.output is None:
         problems.append(("spec.output", "required when spec.promote is set (the model must outlive the pod)"))
@@ -172,53 +143,6 @@ def _validate(body: dict[str, Any], settings: OperatorSettings) -> FineTuneJob:
     return ftj
 
 
-class _Builder:
-    """Accumulates the new status and its events from the old one."""
-
-    def __init__(self, old: FineTuneJobStatus, generation: int | None, now: datetime) -> None:
-        self.old = old
-        self.new = old.model_copy(deep=True)
-        self.new.observed_generation = generation
-        self.generation = generation
-        self.now = now
-        self.stamp = rfc3339(now)
-
-    def cond(self, type_: str, status: bool | Literal["Unknown"], reason: str, message: str = "") -> None:
-        self.new.conditions = set_condition(
-            self.new.conditions, type_, status, reason, message, self.generation, self.stamp
-        )
-
-    def ready(self, ok: bool, reason: str, message: str) -> None:
-        self.cond("Ready", ok, reason, message)
-        self.new.message = message
-
-    def events(self) -> list[Event]:
-        """One event per changed Ready/GatePassed/Promoted condition: the user-visible transitions."""
-        out: list[Event] = []
-        for type_ in ("Ready", "GatePassed", "Promoted"):
-            new = get_condition(self.new.conditions, type_)
-            old = get_condition(self.old.conditions, type_)
-            if new is None or (
-                old is not None
-                and (old.status, old.reason, old.message) == (new.status, new.reason, new.message)
-            ):
-                continue
-            warn = new.reason in WARNING_REASONS or (type_ != "Ready" and new.status == "False")
-            out.append(Event("Warning" if warn else "Normal", new.reason, new.message or new.reason))
-        return out
-
-
-def _fail(b: _Builder, reason: str, message: str, *, trained: bool | None = False) -> None:
-    b.new.phase = "Failed"
-    b.cond("Failed", True, reason, message)
-    b.cond("Succeeded", False, reason, message)
-    if trained is not None:
-        b.cond("Trained", trained, reason, message)
-    b.ready(False, reason, message)
-    if b.new.completion_time is None:
-        b.new.completion_time = b.stamp
-
-
 def decide(
     body: dict[str, Any], observed: Observed, settings: OperatorSettings, now: datetime | None = None
 ) -> Decision:
@@ -228,16 +152,15 @@ def decide(
     if meta.get("deletionTimestamp"):
         return Decision()  # the delete handler cleans up
     generation = meta.get("generation")
-    old = _old_status(body)
-    b = _Builder(old, generation, now)
+    old = old_status(body)
+    b = StatusBuilder(old, generation, now)
     decision = Decision()
 
     try:
         ftj = _validate(body, settings)
     except SpecError as exc:
-        _fail(b, "InvalidSpec", exc.message, trained=None)
+        b.fail("InvalidSpec", exc.message, trained=None)
         return _finish(b, decision)
-    decision.spec = ftj
     name, uid = str(ftj.metadata.name), str(ftj.metadata.uid)
     jname = builders.job_name(name)
     b.new.job_name = jname
@@ -256,10 +179,11 @@ def decide(
         failed_condition.reason if failed_condition is not None and failed_condition.status == "True" else ""
     )
     if old.phase == "Failed" and failed_reason == "InvalidSpec":
-        b.cond("Failed", False, "SpecValid", "the spec is valid now")
-        b.cond("Succeeded", "Unknown", "SpecValid", "")
+        # The spec was fixed: a new run starts, and its conditions describe it alone.
+        b.new.conditions = []
         b.new.phase = None
         b.new.completion_time = None
+        b.new.message = None
 
     # Metrics recorded: the rest is gating and promotion, re-run whenever the spec changes.
     if (
@@ -282,7 +206,7 @@ def decide(
     if job is None:
         phase = b.new.phase  # the old phase, unless an invalid spec was just fixed
         if old.job_name and phase not in (None, "Failed", "Succeeded") and old.attempts > 0:
-            _fail(b, "JobDeleted", f"the trainer Job {jname} was deleted before it finished")
+            b.fail("JobDeleted", f"the trainer Job {jname} was deleted before it finished")
             return _finish(b, decision)
         if phase in ("Failed", "Succeeded"):
             return _finish(b, decision)
@@ -299,11 +223,20 @@ def decide(
     return _finish(b, decision)
 
 
+def _alive(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An object being deleted counts as gone (its finalizer still holds it for a moment)."""
+    return None if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp") else obj
+
+
 def _promotion_due(ftj: FineTuneJob, status: FineTuneJobStatus, observed: Observed) -> bool:
     if ftj.spec.promote is None or status.gate is None or not status.gate.passed:
         return False
-    return _model_serve_change(ftj, observed.model_serve) is not None or (
-        observed.model_serve is None and ftj.spec.promote.create
+    ms = _alive(observed.model_serve)
+    promoted = get_condition(status.conditions, "Promoted")
+    return (
+        _model_serve_change(ftj, ms) is not None
+        or (ms is None and ftj.spec.promote.create)
+        or (ms is None and promoted is not None and promoted.status == "True")
     )
 
 
@@ -311,7 +244,9 @@ def _model_serve_change(ftj: FineTuneJob, ms: dict[str, Any] | None) -> dict[str
     """The merge patch a ModelServe needs to serve this job; None when it already does."""
     if ms is None:
         return None
-    want = require(builders.model_serve_for_promotion(ftj, existing=ms), "the ModelServe promotion patch")
+    want = builders.model_serve_for_promotion(ftj, existing=ms)
+    if want is None:  # the job does not promote
+        return None
     spec_model = (ms.get("spec") or {}).get("model") or {}
     annotations = (ms.get("metadata") or {}).get("annotations") or {}
     stamp = want["metadata"]["annotations"][builders.PROMOTED_FROM_ANNOTATION]
@@ -322,7 +257,7 @@ def _model_serve_change(ftj: FineTuneJob, ms: dict[str, Any] | None) -> dict[str
 
 
 def _follow_job(
-    ftj: FineTuneJob, job: dict[str, Any], pods: list[dict[str, Any]], b: _Builder, decision: Decision
+    ftj: FineTuneJob, job: dict[str, Any], pods: list[dict[str, Any]], b: StatusBuilder, decision: Decision
 ) -> None:
     """Pending/Running/Suspended/Evaluating/Failed from the Job's and its pods' status."""
     jname = builders.job_name(str(ftj.metadata.name))
@@ -371,7 +306,7 @@ def _follow_job(
         else:
             reason, message = job_reason, str(failed.get("message") or job_reason)
         b.new.completion_time = job_status.get("completionTime") or b.stamp
-        _fail(b, reason, message)
+        b.fail(reason, message)
         decision.training_seconds = _seconds(b.new.start_time, b.new.completion_time)
         return
 
@@ -382,7 +317,7 @@ def _follow_job(
     if ftj.spec.suspend:
         b.new.phase = "Suspended"
         b.ready(False, "Suspended", f"Job {jname} is suspended; set spec.suspend to false to resume")
-        _clear_stalled(b)
+        b.clear_stalled()
         return
     if latest is None:
         b.new.phase = "Pending"
@@ -391,21 +326,22 @@ def _follow_job(
     if latest.state == "running":
         b.new.phase = "Running"
         b.ready(False, "Training", f"trainer pod {latest.name} is running (attempt {b.new.attempts})")
-        _clear_stalled(b)
+        b.clear_stalled()
         return
     if latest.state == "stalled":
         b.new.phase = "Pending"
         text = f"trainer pod {latest.name} cannot start: {latest.reason}" + (
             f": {latest.message}" if latest.message else ""
         )
-        b.cond("Stalled", True, latest.reason, text)
-        b.ready(False, latest.reason, text)
+        b.stalled(latest.reason, text)
+        b.ready(False, latest.reason, text, column="the trainer pod cannot start; see condition Stalled")
         return
+    b.clear_stalled()
     if latest.state == "failed":
         b.new.phase = "Pending"
         retries = ftj.spec.backoff_limit
         text = f"attempt {b.new.attempts} failed: {latest.message}; the Job retries (backoffLimit {retries})"
-        b.ready(False, latest.reason, text)
+        b.ready(False, latest.reason, text, column=f"attempt {b.new.attempts} failed; retrying")
         return
     b.new.phase = "Pending"
     b.ready(
@@ -415,18 +351,13 @@ def _follow_job(
     )
 
 
-def _clear_stalled(b: _Builder) -> None:
-    if get_condition(b.new.conditions, "Stalled") is not None:
-        b.cond("Stalled", False, "Progressing", "")
-
-
 def _seconds(start: str | None, end: str | None) -> float | None:
     a, z = _parse_time(start), _parse_time(end)
     return (z - a).total_seconds() if a is not None and z is not None else None
 
 
 def _record_result(
-    ftj: FineTuneJob, job: dict[str, Any], pod: PodView | None, b: _Builder, decision: Decision
+    ftj: FineTuneJob, job: dict[str, Any], pod: PodView | None, b: StatusBuilder, decision: Decision
 ) -> None:
     """The pod succeeded: its TrainResult becomes status.metrics/artifacts; gating comes next."""
     job_status = job.get("status") or {}
@@ -434,86 +365,92 @@ def _record_result(
     b.new.completion_time = None
     decision.training_seconds = _seconds(b.new.start_time or (pod.started if pod else None), end)
     if pod is None:
-        _fail(b, "ResultUnavailable", "the trainer pod is gone, so its TrainResult cannot be read")
+        b.fail("ResultUnavailable", "the trainer pod is gone, so its TrainResult cannot be read")
         return
     if pod.result is None:
-        _fail(
-            b,
-            "BadTrainerResult",
-            pod.result_error or "the trainer's termination message is not a TrainResult",
+        b.fail(
+            "BadTrainerResult", pod.result_error or "the trainer's termination message is not a TrainResult"
         )
         return
     result = pod.result
     if result.outcome == "Failed":
-        _fail(b, result.reason, result.message or result.reason)
+        b.fail(result.reason, result.message or result.reason)
         return
     if b.new.start_time is None:
         b.new.start_time = pod.started
-    b.new.metrics = result.metrics or EvalMetrics()
-    b.new.base_metrics = result.base_metrics
-    b.new.artifacts = result.artifacts or Artifacts()
-    b.new.phase = "Evaluating"
-    b.cond("Trained", True, "TrainingSucceeded", f"trainer pod {pod.name} finished: {result.reason}")
-    b.cond("Evaluated", True, "MetricsRecorded", metrics_summary(result.metrics))
-    b.ready(False, "Evaluating", f"training finished ({metrics_summary(result.metrics)}); checking the gate")
+    b.apply(recorded(result))
     decision.requeue_after = 0.0
 
 
-def _gate_and_promote(ftj: FineTuneJob, b: _Builder, observed: Observed, decision: Decision) -> None:
-    metrics = require(b.new.metrics, "status.metrics")
-    evaluation = ftj.spec.evaluation
-    result: GateResult = gate(
-        metrics, evaluation.thresholds, b.new.base_metrics, compare_to_base=evaluation.compare_to_base
-    )
-    if (
+def _gate_and_promote(ftj: FineTuneJob, b: StatusBuilder, observed: Observed, decision: Decision) -> None:
+    """Gate the recorded metrics (`tradetune.jobstatus.gated`) and, when it passes, promote."""
+    metrics = b.new.metrics
+    if metrics is None:  # the caller checked; an unreadable status has no metrics
+        return
+    promote = ftj.spec.promote
+    verdict = gated(ftj.spec, metrics, b.new.base_metrics).gate
+    promotion: Promotion | None = None
+    if promote is not None and verdict is not None and verdict.passed:
+        promotion = _promote(ftj, b, observed, decision)
+    outcome = gated(ftj.spec, metrics, b.new.base_metrics, promotion)
+    if outcome.gate is not None and (
         b.old.gate is None
-        or b.old.gate.model_dump() != result.model_dump()
+        or b.old.gate.model_dump() != outcome.gate.model_dump()
         or b.old.observed_generation != b.generation
     ):
-        decision.gate_result = result.passed
-    b.new.gate = result
-    if b.new.completion_time is None:
-        b.new.completion_time = b.stamp
-    b.cond("GatePassed", *gate_condition(result))
-    if not result.passed:
-        if ftj.spec.promote is not None:
-            b.cond("Promoted", False, "GateFailed", NOTHING_PROMOTED)
-        _fail(b, "GateFailed", gate_failed_message(result), trained=None)
-        return
-    b.new.phase = "Succeeded"
-    b.cond("Failed", False, "GatePassed", "")
-    b.cond("Succeeded", True, "GatePassed", gate_passed_message(result))
+        decision.gate_result = outcome.gate.passed
+    b.apply(outcome)
+
+
+def promote_digest(ftj: FineTuneJob) -> str:
+    """A short digest of spec.promote: a created ModelServe is created again only when it changes."""
+    promote = ftj.spec.promote
+    text = json.dumps(promote.model_dump(by_alias=True, mode="json") if promote else None, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _promote(ftj: FineTuneJob, b: StatusBuilder, observed: Observed, decision: Decision) -> Promotion:
+    """Create or update the ModelServe (recorded in `decision`); what the Promoted condition says.
+
+    A ModelServe this job created is recorded in status.createdModelServe; when a user deletes it,
+    that is their decision: it is not created again until spec.promote changes.
+    """
     promote = ftj.spec.promote
     if promote is None:
-        b.ready(True, "Succeeded", gate_passed_message(result))
-        return
-    ms = observed.model_serve
+        return Promotion(False, "NotRequested")
+    ms = _alive(observed.model_serve)
+    made = b.new.created_model_serve
+    digest = promote_digest(ftj)
+    deleted = ms is None and made is not None and made.name == promote.model_serve
+    if deleted and promote.create and made is not None and made.promote_digest == digest:
+        return Promotion(
+            False,
+            "ModelServeDeleted",
+            f"ModelServe {promote.model_serve} was deleted, so nothing serves this model; "
+            "it is not created again unless spec.promote changes.",
+        )
     if ms is None and not promote.create:
-        text = f"ModelServe {promote.model_serve} does not exist (set spec.promote.create to create it)"
-        b.cond("Promoted", False, "ModelServeNotFound", text)
-        b.ready(True, "Succeeded", f"passed the gate ({result.summary}); not promoted: {text}")
         decision.requeue_after = 60.0
-        return
+        return Promotion(
+            False,
+            "ModelServeNotFound",
+            f"ModelServe {promote.model_serve} does not exist; create it or set spec.promote.create.",
+        )
     if ms is None:
         decision.model_serve_create = builders.model_serve_for_promotion(ftj, existing=None)
         decision.promoted = True
+        b.new.created_model_serve = CreatedModelServe(name=promote.model_serve, promote_digest=digest)
     else:
         patch = _model_serve_change(ftj, ms)
         if patch is not None:
             decision.model_serve_patch = patch
             decision.promoted = True
-    text = f"ModelServe {promote.model_serve} serves this job's model"
-    b.cond("Promoted", True, "Promoted", text)
-    b.ready(
-        True,
-        "Succeeded",
-        f"passed the gate ({result.summary}) and promoted to ModelServe {promote.model_serve}",
-    )
+    return Promotion(True, "Promoted", f"promoted to ModelServe {promote.model_serve}")
 
 
-def _finish(b: _Builder, decision: Decision) -> Decision:
-    new = _dump(b.new)
-    old = _dump(b.old)
+def _finish(b: StatusBuilder, decision: Decision) -> Decision:
+    new = dump(b.new)
+    old = dump(b.old)
     if new != old:
         decision.status = new
         decision.events = [*decision.events, *b.events()]

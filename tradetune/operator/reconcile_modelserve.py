@@ -15,7 +15,6 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from tradetune.api import (
-    API_VERSION,
     FineTuneJob,
     FineTuneJobStatus,
     ModelServe,
@@ -27,9 +26,11 @@ from tradetune.api import (
     rfc3339,
     set_condition,
 )
-from tradetune.errors import SpecError, require
+from tradetune.errors import SpecError
+from tradetune.jobstatus import short
 from tradetune.operator import builders
-from tradetune.operator.reconcile_finetunejob import Event
+from tradetune.operator.bodies import api_object
+from tradetune.operator.ftj_status import Event
 from tradetune.operator.settings import OperatorSettings
 
 
@@ -51,23 +52,12 @@ class ServeDecision:
     degraded: bool = False
 
 
-def _subset(body: dict[str, Any], kind: str) -> dict[str, Any]:
-    meta = body.get("metadata") or {}
-    keep = ("name", "namespace", "uid", "generation", "labels", "annotations")
-    return {
-        "apiVersion": body.get("apiVersion", API_VERSION),
-        "kind": kind,
-        "metadata": {k: meta[k] for k in keep if k in meta},
-        "spec": body.get("spec"),
-    }
-
-
 def _source_job(body: dict[str, Any] | None) -> FineTuneJob | None:
     """The referenced FineTuneJob with its status; one being deleted or invalid counts as absent."""
     if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
         return None
     try:
-        ftj = parse_finetunejob(_subset(body, "FineTuneJob"))
+        ftj = parse_finetunejob(api_object(body, "FineTuneJob"))
         status = FineTuneJobStatus.model_validate(body.get("status") or {})
     except (SpecError, ValidationError):
         return None
@@ -115,7 +105,38 @@ def _deployment_state(deployment: dict[str, Any], desired: int) -> tuple[str, st
     return (
         "progressing",
         "RolloutInProgress",
-        f"{updated}/{desired} replicas updated, {available} available, {total - updated} old replicas left",
+        _rollout_message(observed_generation < generation, desired, status),
+    )
+
+
+def _rollout_message(unseen: bool, desired: int, status: dict[str, Any]) -> str:
+    """Where a rollout stands, in words that cannot read as a contradiction next to Ready=False."""
+    if unseen:
+        return "rolling out: the Deployment controller has not picked up the new model yet"
+    updated = int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    old = max(0, total - updated)
+    if updated < desired:
+        return (
+            f"rolling out: {updated} of {desired} replicas run the new model; the old model keeps answering"
+        )
+    if old > 0:
+        return (
+            f"rolling out: the new model is starting; {old} old replica(s) keep answering until it is ready"
+        )
+    return f"rolling out: waiting for {max(0, desired - available)} of {desired} new replicas to become ready"
+
+
+def served(mserve: ModelServe, model: builders.ResolvedModel) -> ServedModel:
+    """A resolved model as the status shows it (servedModel, rollingOut)."""
+    return ServedModel(
+        source=f"FineTuneJob {model.fine_tune_job}" if model.fine_tune_job else model.model,
+        name=builders.served_model_name(mserve),
+        fine_tune_job=model.fine_tune_job,
+        path=model.model,
+        adapter_path=model.adapter,
+        revision=model.revision,
     )
 
 
@@ -138,13 +159,14 @@ def decide(
         new.conditions = set_condition(new.conditions, type_, value, reason, message, generation, stamp)
 
     try:
-        mserve = parse_modelserve(_subset(body, "ModelServe"))
+        mserve = parse_modelserve(api_object(body, "ModelServe"))
         builders.resolve_resources(mserve.spec.resources, settings)
     except SpecError as exc:
         cond("Ready", False, "InvalidSpec", exc.message)
         cond("Progressing", False, "InvalidSpec", "")
         cond("Degraded", True, "InvalidSpec", exc.message)
-        new.message = exc.message
+        new.message = short(exc.message)
+        new.state = "Failed"
         decision.degraded = True
         return _finish(old, new, decision)
 
@@ -182,13 +204,14 @@ def decide(
     elif _changed(observed.service, svc):
         decision.patch.append(svc)
 
-    if deployment is None and model is None:
-        unresolved = require(unresolved, "why the model is unresolved")
+    if deployment is None and model is None and unresolved is not None:
         waiting = unresolved.reason == "FineTuneJobNotSucceeded"
         cond("Ready", False, unresolved.reason, unresolved.message)
         cond("Progressing", waiting, "WaitingForModel" if waiting else unresolved.reason, unresolved.message)
         cond("Degraded", not waiting, unresolved.reason, "" if waiting else unresolved.message)
-        new.message = unresolved.message
+        new.message = short(unresolved.message)
+        new.state = "Waiting" if waiting else "Failed"
+        new.rolling_out = None
         new.ready_replicas = 0
         new.replicas = 0
         decision.degraded = not waiting
@@ -198,22 +221,19 @@ def decide(
     new.replicas = int(status.get("replicas") or 0)
     new.ready_replicas = int(status.get("readyReplicas") or 0)
     decision.ready_replicas = new.ready_replicas
-    if rolling:
-        rolled = require(model, "the resolved model")
-        state, reason, message = "progressing", "RolloutStarted", f"rolling out {rolled.model}"
-    else:
-        state, reason, message = _deployment_state(require(deployment, "Deployment"), mserve.spec.replicas)
+    if rolling and model is not None:
+        state, reason, message = "progressing", "RolloutStarted", f"rolling out {model.model}"
+    elif deployment is not None:
+        state, reason, message = _deployment_state(deployment, mserve.spec.replicas)
+    else:  # unreachable: no Deployment and no model returned above
+        state, reason, message = "progressing", "RolloutStarted", "creating the Deployment"
+    new.rolling_out = served(mserve, model) if model is not None and state != "ready" else None
     if state == "ready":
         cond("Ready", True, reason, message)
         cond("Progressing", False, "RolloutComplete", message)
         if model is not None:
-            new.served_model = ServedModel(
-                name=builders.served_model_name(mserve),
-                fine_tune_job=model.fine_tune_job,
-                path=model.model,
-                adapter_path=model.adapter,
-                revision=model.revision,
-            )
+            new.served_model = served(mserve, model)
+            message = f"{new.ready_replicas}/{mserve.spec.replicas} replicas serve {new.served_model.source}"
     elif state == "degraded":
         cond("Ready", False, reason, message)
         cond("Progressing", False, reason, message)
@@ -229,7 +249,8 @@ def decide(
     else:
         cond("Degraded", False, "AsExpected", "")
     decision.degraded = unresolved is not None or state == "degraded"
-    new.message = message
+    new.state = "Degraded" if decision.degraded else "Serving" if state == "ready" else "RollingOut"
+    new.message = short(message)
     return _finish(old, new, decision)
 
 
@@ -257,11 +278,3 @@ def _finish(old: ModelServeStatus, new: ModelServeStatus, decision: ServeDecisio
             )
             decision.events.append(Event(kind, now_c.reason, now_c.message or now_c.reason))
     return decision
-
-
-def model_serve_from(body: dict[str, Any]) -> ModelServe | None:
-    """The parsed ModelServe or None when its spec is invalid (for callers that only peek)."""
-    try:
-        return parse_modelserve(_subset(body, "ModelServe"))
-    except SpecError:
-        return None

@@ -20,6 +20,7 @@ instead of misbehaving later.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,8 +88,8 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise InvalidInput(f"{name}: expected a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise InvalidInput(f"{name}: must be > 0, got {value}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidInput(f"{name}: must be a finite number of seconds > 0, got {raw!r}")
     return value
 
 
@@ -129,6 +130,11 @@ def load_profiles(path: Path) -> dict[str, ResourceProfile]:
     return profiles
 
 
+def resync_seconds(env: Mapping[str, str] | None = None) -> float:
+    """TRADETUNE_RESYNC_SECONDS, validated (kopf's timers need it when the handlers are imported)."""
+    return _float(os.environ if env is None else env, "TRADETUNE_RESYNC_SECONDS", 60.0)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
     """Build the settings from `env` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -148,7 +154,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         liveness_port=_int(env, "TRADETUNE_LIVENESS_PORT", 8081),
         watch_server_timeout=server_timeout,
         watch_client_timeout=_int(env, "TRADETUNE_WATCH_CLIENT_TIMEOUT", server_timeout + 30, minimum=1),
-        resync_seconds=_float(env, "TRADETUNE_RESYNC_SECONDS", 60.0),
+        resync_seconds=resync_seconds(env),
         peering=peering,
         cluster_peering=None if not raw_cluster else raw_cluster in ("true", "1", "yes"),
     )

@@ -8,6 +8,7 @@ API server returned.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,10 @@ STALLED_WAITING = frozenset(
         "CrashLoopBackOff",
     }
 )
+
+
+# The kubelet's CreateContainerConfigError message for a secretKeyRef whose Secret is missing.
+MISSING_SECRET = re.compile(r'secret "(?P<name>[^"]+)" not found', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,17 @@ def view_pod(pod: dict[str, Any]) -> PodView:
         )
     waiting = state.get("waiting") or {}
     if waiting.get("reason") in STALLED_WAITING:
-        return PodView(name, created, "stalled", str(waiting["reason"]), str(waiting.get("message") or ""))
+        text = str(waiting.get("message") or "")
+        secret = MISSING_SECRET.search(text)
+        if secret is not None:
+            return PodView(
+                name,
+                created,
+                "stalled",
+                "SecretNotFound",
+                f"Secret {secret['name']} does not exist: create it, or fix the secret reference in the spec",
+            )
+        return PodView(name, created, "stalled", str(waiting["reason"]), text)
     if phase == "Running" and "running" in state:
         return PodView(
             name, created, "running", started=state["running"].get("startedAt") or status.get("startTime")

@@ -89,6 +89,37 @@ CASES: list[tuple[str, Obj, str | None]] = [
     ("quant-qlora", ftj(quantization={"type": "fp4"}), None),
     ("quant-full", ftj(method="full", quantization={}), "quantization is only used by method qlora"),
     ("quant-lora", ftj(method="lora", quantization={}), "quantization is only used by method qlora"),
+    ("promote-thresholds", ftj(promote={"modelServe": "m"}, evaluation=bounds(perplexity={"max": 9})), None),
+    ("promote-base", ftj(promote={"modelServe": "m"}, evaluation={"compareToBase": True}), None),
+    ("promote-no-gate", ftj(promote={"modelServe": "m"}), "promote needs a gate"),
+    (
+        "promote-base-off",
+        ftj(promote={"modelServe": "m"}, evaluation={"compareToBase": False, "samples": 3}),
+        "promote needs a gate",
+    ),
+    ("no-promote-no-gate", ftj(evaluation={"samples": 3}), None),
+    (
+        "template-volume-ok",
+        ftj(
+            promote={
+                "modelServe": "m",
+                "modelServeTemplate": {"volume": {"claimName": "pvc", "subPath": "m"}},
+            },
+            evaluation={"compareToBase": True},
+        ),
+        None,
+    ),
+    (
+        "template-volume-abs",
+        ftj(
+            promote={
+                "modelServe": "m",
+                "modelServeTemplate": {"volume": {"claimName": "pvc", "subPath": "/m"}},
+            },
+            evaluation={"compareToBase": True},
+        ),
+        "subPath must be a relative path",
+    ),
     ("output-subpath", ftj(output={"claimName": "pvc", "subPath": "runs/a"}), None),
     (
         "output-absolute",

@@ -90,7 +90,7 @@ def test_names_columns_and_subresources() -> None:
     version = ftj["versions"][0]
     assert version["subresources"] == {"status": {}}
     main = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
-    assert main == ["Phase", "Perplexity", "Pine", "Gate", "Age"]
+    assert main == ["Phase", "Reason", "Perplexity", "Pine", "Gate", "Age"]
     ms = crd("ModelServe")["spec"]
     assert ms["names"]["shortNames"] == ["mserve"] and ms["names"]["categories"] == ["tradetune"]
     version = ms["versions"][0]
@@ -99,7 +99,7 @@ def test_names_columns_and_subresources() -> None:
         and version["subresources"]["scale"]["specReplicasPath"] == ".spec.replicas"
     )
     main = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
-    assert main == ["Ready", "Model", "Replicas", "Endpoint", "Age"]
+    assert main == ["Status", "Serving", "Rolling-Out", "Available", "Replicas", "Endpoint", "Age"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -261,10 +261,12 @@ def test_printer_row_follows_the_columns() -> None:
         "metrics": {"perplexity": 9.5, "pineSyntaxScore": 0.4},
         "gate": {"passed": False, "summary": "Failed: perplexity"},
         "jobName": "x-train",
+        "conditions": [{"type": "Ready", "status": "False", "reason": "GateFailed"}],
     }
     assert printer_row(job) == {
         "Name": "finetunejob",
         "Phase": "Failed",
+        "Reason": "GateFailed",
         "Perplexity": 9.5,
         "Pine": 0.4,
         "Gate": "Failed: perplexity",
@@ -276,14 +278,19 @@ def test_printer_row_follows_the_columns() -> None:
         "spec": {"replicas": 2},
         "status": {
             "conditions": [{"type": "Progressing", "status": "True"}, {"type": "Ready", "status": "False"}],
-            "servedModel": {"name": "trading", "fineTuneJob": "job"},
+            "state": "RollingOut",
+            "servedModel": {"source": "FineTuneJob job", "name": "trading", "fineTuneJob": "job"},
+            "rollingOut": {"source": "FineTuneJob job2", "name": "trading", "fineTuneJob": "job2"},
+            "readyReplicas": 2,
         },
     }
     assert printer_row(serve) == {
         "Name": "srv",
-        "Ready": "False",
-        "Model": "trading",
+        "Status": "RollingOut",
+        "Serving": "FineTuneJob job",
+        "Rolling-Out": "FineTuneJob job2",
+        "Available": 2,
         "Replicas": 2,
         "Endpoint": None,
     }
-    assert printer_row(serve, wide=True)["FineTuneJob"] == "job"
+    assert printer_row(serve, wide=True)["Ready"] == "False"

@@ -45,7 +45,42 @@ def test_missing_metric_with_a_threshold_fails() -> None:
 
 def test_no_checks_passes() -> None:
     result = gate(EvalMetrics(), Thresholds())
-    assert result.passed and result.verdicts == [] and result.summary == "Passed 0/0"
+    assert result.passed and result.verdicts == [] and result.summary == "No checks"
+
+
+def test_summary_counts_checks_not_metrics() -> None:
+    base = EvalMetrics(perplexity=40.0, eval_loss=3.0)
+    tuned = EvalMetrics(perplexity=10.0, eval_loss=2.0)
+    result = gate(tuned, Thresholds(perplexity=Bound(max=20)), base, compare_to_base=True)
+    # perplexity: max and base; evalLoss: base (compareToBase compares it too, and says so)
+    assert [len(v.checks) for v in result.verdicts] == [2, 1]
+    assert result.summary == "Passed 3/3 checks"
+    assert result.verdicts[1].message == "evalLoss 2 <= base 3: ok"
+
+
+def test_equal_and_useless_scores_are_not_a_pass_against_base() -> None:
+    base = EvalMetrics(perplexity=40.0, task_accuracy=0.0, pine_parse_rate=0.0)
+    tuned = EvalMetrics(perplexity=10.0, task_accuracy=0.0, pine_parse_rate=0.5)
+    result = gate(tuned, Thresholds(), base, compare_to_base=True)
+    by_metric = {v.metric: v for v in result.verdicts}
+    assert "taskAccuracy" not in by_metric  # 0 against 0: no verdict that reads "ok"
+    assert result.notes == ["taskAccuracy not compared to base: both models score 0"]
+    assert by_metric["pineParseRate"].passed  # 0.5 against 0 is a real improvement
+    assert result.summary == "Passed 2/2 checks"
+
+
+def test_checks_carry_the_fields_a_table_needs() -> None:
+    result = gate(
+        EvalMetrics(perplexity=80.0),
+        Thresholds(perplexity=Bound(max=50)),
+        EvalMetrics(perplexity=30.0),
+        compare_to_base=True,
+    )
+    checks = [(c.kind, c.limit, c.relation, c.passed, c.outcome) for c in result.verdicts[0].checks]
+    assert checks == [
+        ("max", 50.0, ">", False, "failed"),
+        ("base", 30.0, ">=", False, "not better than base"),
+    ]
 
 
 def test_compare_to_base_needs_strictly_lower_perplexity() -> None:

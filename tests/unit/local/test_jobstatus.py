@@ -18,7 +18,8 @@ from tradetune.api import (
     parse_finetunejob,
 )
 from tradetune.jobstatus import Promotion, finetunejob_status
-from tradetune.local import metric_rows, read_status, write_status
+from tradetune.local import read_status, write_status
+from tradetune.metrics_table import status_rows
 
 NOW = "2026-01-02T03:04:05Z"
 
@@ -95,7 +96,7 @@ def test_gate_failure_fails_the_job_and_says_why() -> None:
     gate_cond = get_condition(status.conditions, "GatePassed")
     assert gate_cond is not None and "perplexity 80 > max 50" in gate_cond.message
     assert "not better than base" in gate_cond.message
-    rows = {row[0]: row for row in metric_rows(status)}
+    rows = {row[0]: row for row in status_rows(status)}
     assert rows["perplexity"][1:4] == ("30", "80", "<= 50, vs base")
     assert rows["perplexity"][4] == "FAIL: 80 > max 50; 80 >= base 30 (not better than base)"
     assert rows["taskAccuracy"][4] == "pass"
@@ -145,3 +146,23 @@ def test_status_file_round_trips_in_the_status_shape(tmp_path: Path, promote: bo
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temporary file's 0600
     (tmp_path / "status.yaml").write_text("phase: [broken")
     assert read_status(tmp_path) is None
+
+
+def test_one_table_for_train_evaluate_and_run() -> None:
+    """The rows come from the gate's fields: a 0-against-0 comparison shows its note, not "pass"."""
+    from rich.console import Console
+
+    from tradetune.api import Bound, Thresholds, gate
+    from tradetune.metrics_table import metric_rows, metrics_table
+
+    tuned = EvalMetrics(perplexity=10.0, task_accuracy=0.0, task_accuracy_by_task={"indicator_math": 0.0})
+    base = EvalMetrics(perplexity=30.0, task_accuracy=0.0)
+    verdict = gate(tuned, Thresholds(perplexity=Bound(max=50)), base, compare_to_base=True)
+    rows = {row[0]: row for row in metric_rows(tuned, base, verdict)}
+    assert rows["perplexity"] == ("perplexity", "30", "10", "<= 50, vs base", "pass")
+    assert rows["taskAccuracy"][4] == "not compared to base: both models score 0"
+    assert rows["  accuracy indicator_math"][1:3] == ("-", "0")
+    console = Console(width=120, record=True)
+    console.print(metrics_table(tuned, None, None, title="evaluate"))  # `tradetune evaluate`: no gate
+    text = console.export_text()
+    assert "model" in text and "verdict" not in text and "threshold" not in text

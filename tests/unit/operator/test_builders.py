@@ -261,7 +261,11 @@ def test_promotion_bodies() -> None:
     ftj = _ftj(promote={"modelServe": "pine-llm", "create": True})
     created = builders.model_serve_for_promotion(ftj, existing=None)
     assert created is not None
-    assert created["spec"] == {"model": {"fromFineTuneJob": "pine"}}
+    # No template: the trainer's scheduling (here the defaults: one GPU) is reused.
+    assert created["spec"] == {
+        "model": {"fromFineTuneJob": "pine"},
+        "resources": {"gpus": 1, "gpuResourceName": "nvidia.com/gpu"},
+    }
     assert (
         created["metadata"]["annotations"]["tradetune.dev/promoted-from"] == f"ml/pine uid={UID} generation=1"
     )
@@ -290,3 +294,53 @@ def test_relative_artifact_paths_are_under_the_output_mount() -> None:
     )
     model = builders.resolve_model(_mserve(), ftj)
     assert model.model == "/output/merged"
+
+
+TAINTED = {
+    "gpus": 1,
+    "memory": "48Gi",
+    "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-40GB"},
+    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+}
+
+
+def _served_deployment(created: dict[str, Any]) -> dict[str, Any]:
+    from tradetune.api import parse_modelserve
+
+    body = {**created, "metadata": {**created["metadata"], "uid": "ms-uid"}}
+    mserve = parse_modelserve(body)
+    model = builders.resolve_model(mserve, _succeeded(_ftj()))
+    return builders.deployment(mserve, model, SETTINGS)
+
+
+def test_created_model_serve_schedules_where_the_trainer_did() -> None:
+    """The example job's nodes carry a NoSchedule taint: the server must tolerate it too."""
+    ftj = _ftj(promote={"modelServe": "pine-llm", "create": True}, resources=TAINTED)
+    created = builders.model_serve_for_promotion(ftj, existing=None)
+    assert created is not None
+    assert "memory" not in created["spec"]["resources"]  # the trainer's size is not the server's
+    pod = _served_deployment(created)["spec"]["template"]["spec"]
+    assert pod["tolerations"] == TAINTED["tolerations"]
+    assert pod["nodeSelector"] == TAINTED["nodeSelector"]
+
+
+def test_model_serve_template_gives_the_serving_settings() -> None:
+    template = {
+        "resources": {"profile": "a100", "gpus": 2},
+        "replicas": 2,
+        "engine": {"maxModelLen": 4096},
+        "apiKeySecretRef": {"name": "llm-key", "key": "key"},
+    }
+    ftj = _ftj(
+        promote={"modelServe": "pine-llm", "create": True, "modelServeTemplate": template}, resources=TAINTED
+    )
+    created = builders.model_serve_for_promotion(ftj, existing=None)
+    assert created is not None
+    resources = created["spec"]["resources"]
+    assert (resources["profile"], resources["gpus"], resources["nodeSelector"]) == ("a100", 2, {})
+    assert created["spec"]["replicas"] == 2 and created["spec"]["engine"]["maxModelLen"] == 4096
+    deployment = _served_deployment(created)
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"gpu": "a100"}  # from the operator's profile
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "llm-key", "key": "key"}

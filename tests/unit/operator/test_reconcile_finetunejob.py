@@ -11,6 +11,7 @@ from tradetune.operator.reconcile_finetunejob import (
     Observed,
     decide,
     needs_model_serve,
+    needs_resync,
     phase_since,
 )
 
@@ -325,3 +326,150 @@ def test_phase_since_survives_a_restart() -> None:
     done = ftj_body(status={"phase": "Failed", "completionTime": "2026-01-01T00:30:00Z"})
     assert phase_since(done) == datetime(2026, 1, 1, 0, 30, tzinfo=UTC).timestamp()
     assert phase_since(ftj_body()) == datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+
+
+def test_only_unsettled_jobs_need_a_periodic_resync() -> None:
+    done = {"phase": "Succeeded", "observedGeneration": 1}
+    assert not needs_resync(ftj_body(status=done))
+    assert not needs_resync(ftj_body(status={**done, "phase": "Failed"}))
+    assert needs_resync(ftj_body(status={**done, "phase": "Running"}))
+    assert needs_resync(ftj_body(generation=2, status=done))  # a spec change not reconciled yet
+    assert needs_resync(ftj_body())  # no status at all
+    waiting = {
+        **done,
+        "conditions": [{"type": "Promoted", "status": "False", "reason": "ModelServeNotFound"}],
+    }
+    assert needs_resync(ftj_body(status=waiting))  # someone may create the ModelServe
+
+
+LONG = "x" * 300
+
+
+def test_column_messages_stay_within_80_characters_and_the_detail_stays_in_the_condition() -> None:
+    """status.message (the MESSAGE column) is at most 80 characters; the condition keeps it all."""
+    long_wait = pod("p1", "Pending", waiting="ImagePullBackOff")
+    long_wait["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = "Back-off pulling " + LONG
+    oom = pod("p1", "Failed", terminated={"exitCode": 137, "reason": "OOMKilled"})
+    failure = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]
+    failed_pod = pod(
+        "p1",
+        "Failed",
+        terminated={"exitCode": 1, "message": result_message(outcome="Failed").replace("loss is NaN", LONG)},
+    )
+    cases = [
+        Observed(job=job(active=1), pods=[long_wait]),
+        Observed(job=job(failed=1), pods=[oom]),
+        Observed(job=job(failed=1, conditions=failure), pods=[failed_pod]),
+    ]
+    for observed in cases:
+        d = run(ftj_body(status={"phase": "Running", "attempts": 1}), observed)
+        assert d.status is not None
+        assert 0 < len(d.status["message"]) <= 80, d.status["message"]
+        longest = max(len(c["message"]) for c in d.status["conditions"])
+        assert longest > 80  # the whole story is in a condition
+
+
+def test_short_cuts_on_a_word_and_says_so() -> None:
+    from tradetune.jobstatus import COLUMN_MESSAGE_LIMIT, short
+
+    text = "attempt 1 failed: the trainer was killed for exceeding its memory limit (exit code 137); retrying"
+    cut = short(text)
+    assert len(cut) <= COLUMN_MESSAGE_LIMIT and cut.endswith("…") and text.startswith(cut[:-1])
+    assert short("fits") == "fits"
+    assert len(short("y" * 500)) <= COLUMN_MESSAGE_LIMIT
+
+
+def test_a_fixed_spec_leaves_no_condition_of_the_invalid_one() -> None:
+    bad = run(ftj_body(training={"learningRate": 0}))
+    assert bad.status is not None
+    fixed = run(ftj_body(generation=2, status=bad.status))
+    assert fixed.status is not None and fixed.status["phase"] == "Pending"
+    assert {c["type"]: c["reason"] for c in fixed.status["conditions"]} == {"Ready": "JobCreated"}
+
+
+def test_stalled_clears_when_the_pod_fails_or_runs_on() -> None:
+    stalled = run(
+        ftj_body(), Observed(job=job(active=1), pods=[pod("p1", "Pending", waiting="ImagePullBackOff")])
+    )
+    assert stalled.status is not None
+    failure = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]
+    failed = pod("p1", "Failed", terminated={"exitCode": 1, "reason": "Error"})
+    d = run(ftj_body(status=stalled.status), Observed(job=job(failed=1, conditions=failure), pods=[failed]))
+    assert d.status is not None and d.status["phase"] == "Failed"
+    assert conds(d.status)["Stalled"]["status"] == "False"
+    retrying = run(ftj_body(status=stalled.status), Observed(job=job(failed=1), pods=[failed]))
+    assert retrying.status is not None and conds(retrying.status)["Stalled"]["status"] == "False"
+
+
+def test_a_deleted_model_serve_is_recorded_and_not_created_again() -> None:
+    status = _evaluated()
+    spec = {"promote": {"modelServe": "llm", "create": True}}
+    created = run(ftj_body(status=status, **spec), Observed(job=job()))
+    assert created.model_serve_create is not None and created.status is not None
+    assert created.status["createdModelServe"]["name"] == "llm"
+    gone = run(ftj_body(status=created.status, **spec), Observed(job=job()))
+    assert gone.model_serve_create is None
+    assert gone.status is not None and conds(gone.status)["Promoted"]["reason"] == "ModelServeDeleted"
+    assert ("Warning", "ModelServeDeleted") in [(e.type, e.reason) for e in gone.events]
+    assert conds(gone.status)["Ready"]["status"] == "True"  # the job itself still succeeded
+    again = run(ftj_body(status=gone.status, **spec), Observed(job=job()))
+    assert again.model_serve_create is None and again.status is None
+    changed = {"promote": {"modelServe": "llm", "create": True, "modelServeTemplate": {"replicas": 2}}}
+    asked = run(ftj_body(generation=2, status=gone.status, **changed), Observed(job=job()))
+    assert asked.model_serve_create is not None and asked.model_serve_create["spec"]["replicas"] == 2
+
+
+def test_a_model_serve_being_deleted_counts_as_deleted() -> None:
+    status = _evaluated()
+    spec = {"promote": {"modelServe": "llm", "create": True}}
+    created = run(ftj_body(status=status, **spec), Observed(job=job()))
+    assert created.model_serve_create is not None and created.status is not None
+    dying = {
+        **created.model_serve_create,
+        "metadata": {**created.model_serve_create["metadata"], "deletionTimestamp": "x"},
+    }
+    d = run(ftj_body(status=created.status, **spec), Observed(job=job(), model_serve=dying))
+    assert d.model_serve_patch is None
+    assert d.status is not None and conds(d.status)["Promoted"]["reason"] == "ModelServeDeleted"
+
+
+def test_a_missing_secret_is_secret_not_found() -> None:
+    waiting = pod("p1", "Pending", waiting="CreateContainerConfigError")
+    waiting["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = 'secret "hf" not found'
+    d = run(ftj_body(), Observed(job=job(active=1), pods=[waiting]))
+    assert d.status is not None and conds(d.status)["Stalled"]["reason"] == "SecretNotFound"
+    assert conds(d.status)["Stalled"]["message"].startswith(
+        "trainer pod p1 cannot start: SecretNotFound: Secret hf"
+    )
+
+
+def test_trained_says_what_the_trainer_said_and_how_long_it_took() -> None:
+    from tradetune.api import EvalMetrics, TrainResult
+
+    message = TrainResult(
+        outcome="Succeeded",
+        reason="Completed",
+        message="trained 1875 steps (3 epochs)",
+        metrics=EvalMetrics(perplexity=5.0, task_accuracy=0.9),
+        timings={"train": 5123.4, "evaluate": 310.0},
+    ).to_termination_message()
+    pods = [pod("p1", "Succeeded", terminated={"exitCode": 0, "message": message})]
+    d = run(ftj_body(), Observed(job=job(succeeded=1, conditions=COMPLETE), pods=pods))
+    assert d.status is not None
+    assert conds(d.status)["Trained"]["message"] == (
+        "the trainer trained 1875 steps (3 epochs) in train 5,123 s, evaluate 310 s."
+    )
+    assert d.status["timings"] == {"train": 5123.4, "evaluate": 310.0}
+
+
+def test_gate_events_come_in_order_and_once() -> None:
+    status = _evaluated(result={"perplexity": 30.0})
+    d = run(ftj_body(status=status, promote={"modelServe": "llm", "create": True}), Observed(job=job()))
+    assert [(e.type, e.reason) for e in d.events] == [
+        ("Warning", "ThresholdsNotMet"),
+        ("Warning", "GateFailed"),
+    ]
+    ok = run(
+        ftj_body(status=_evaluated(), promote={"modelServe": "llm", "create": True}), Observed(job=job())
+    )
+    assert [e.reason for e in ok.events] == ["ThresholdsMet", "Promoted", "Succeeded"]

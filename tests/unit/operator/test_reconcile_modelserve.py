@@ -86,7 +86,10 @@ def test_rollout_then_ready() -> None:
     assert (c["Ready"]["status"], c["Ready"]["reason"]) == ("True", "Available")
     assert c["Progressing"]["status"] == "False"
     assert ready.status["readyReplicas"] == 1
+    assert ready.status["state"] == "Serving" and "rollingOut" not in ready.status
+    assert ready.status["message"] == "1/1 replicas serve FineTuneJob pine"
     assert ready.status["servedModel"] == {
+        "source": "FineTuneJob pine",
         "name": "llm",
         "fineTuneJob": "pine",
         "path": "/output/merged",
@@ -114,7 +117,36 @@ def test_a_new_model_patches_the_deployment_and_waits_for_it() -> None:
         mserve(status=d.status), ServeObserved(deployment=rolling, service=service, fine_tune_job=newer)
     )
     assert mid.status is not None and conds(mid.status)["Ready"]["reason"] == "RolloutInProgress"
-    assert "1 old replicas left" in conds(mid.status)["Ready"]["message"]
+    message = conds(mid.status)["Ready"]["message"]
+    assert (
+        message == "rolling out: the new model is starting; 1 old replica(s) keep answering until it is ready"
+    )
+    assert "available" not in message  # no "1 available" beside Ready=False
+    assert mid.status["state"] == "RollingOut"
+    assert mid.status["rollingOut"]["revision"] == f"{UID}/2"
+
+
+def test_the_status_shows_what_is_served_and_what_rolls_out() -> None:
+    first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
+    deployment, service = first.create
+    ready = run(
+        mserve(status=first.status),
+        ServeObserved(deployment=available(deployment), service=service, fine_tune_job=succeeded_job()),
+    )
+    assert ready.status is not None
+    newer = succeeded_job()
+    newer["metadata"]["generation"] = 2
+    rolling = run(
+        mserve(status=ready.status),
+        ServeObserved(deployment=available(deployment), service=service, fine_tune_job=newer),
+    )
+    assert rolling.status is not None and rolling.status["state"] == "RollingOut"
+    assert rolling.status["servedModel"]["revision"] == f"{UID}/1"  # still answering
+    assert rolling.status["rollingOut"]["revision"] == f"{UID}/2"
+    # The job disappears while serving: still Ready (it answers), and STATUS says Degraded.
+    gone = run(mserve(status=ready.status), ServeObserved(deployment=available(deployment), service=service))
+    assert gone.status is not None and gone.status["state"] == "Degraded"
+    assert conds(gone.status)["Degraded"]["status"] == "True"
 
 
 def test_progress_deadline_is_degraded() -> None:

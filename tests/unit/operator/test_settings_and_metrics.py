@@ -58,6 +58,8 @@ def test_environment(tmp_path: Path) -> None:
         ({"TRADETUNE_METRICS_PORT": "http"}, "TRADETUNE_METRICS_PORT: expected an integer, got 'http'"),
         ({"TRADETUNE_WATCH_SERVER_TIMEOUT": "0"}, "TRADETUNE_WATCH_SERVER_TIMEOUT: must be >= 1, got 0"),
         ({"TRADETUNE_PROFILES_FILE": "/nonexistent/p.yaml"}, "TRADETUNE_PROFILES_FILE: cannot read"),
+        ({"TRADETUNE_RESYNC_SECONDS": "nan"}, "TRADETUNE_RESYNC_SECONDS: must be a finite number"),
+        ({"TRADETUNE_RESYNC_SECONDS": "-5"}, "TRADETUNE_RESYNC_SECONDS: must be a finite number"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
@@ -122,3 +124,13 @@ def test_phase_counts_and_forgetting() -> None:
     text = generate_latest(m.registry).decode()
     assert 'name="b"' not in text
     assert 'tradetune_finetunejobs{namespace="ml",phase="Succeeded"} 0.0' in text
+
+
+def test_the_resync_timer_uses_the_validated_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timer's interval (read when handlers is imported) goes through the settings' validation."""
+    from tradetune.operator.settings import resync_seconds
+
+    assert resync_seconds({"TRADETUNE_RESYNC_SECONDS": "45"}) == 45.0
+    assert resync_seconds({}) == 60.0
+    with pytest.raises(InvalidInput):
+        resync_seconds({"TRADETUNE_RESYNC_SECONDS": "inf"})

@@ -146,6 +146,37 @@ def training_job(ftj: FineTuneJob, settings: OperatorSettings) -> dict[str, Any]
     }
 
 
+# The trainer's scheduling a created ModelServe reuses when promote.modelServeTemplate names no resources.
+SCHEDULING_FIELDS = (
+    "profile",
+    "gpus",
+    "gpu_resource_name",
+    "node_selector",
+    "tolerations",
+    "affinity",
+    "priority_class_name",
+)
+
+
+def model_serve_settings(ftj: FineTuneJob) -> dict[str, Any]:
+    """The ModelServe spec (besides model) that promote.create gives: the template, else the job's scheduling.
+
+    Without them the server's Deployment requests a GPU with no nodeSelector or tolerations and
+    never schedules on the tainted GPU nodes the trainer ran on.
+    """
+    promote = ftj.spec.promote
+    template = promote.model_serve_template if promote is not None else None
+    spec: dict[str, Any] = {}
+    if template is not None:
+        spec = template.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if template is None or template.resources is None:
+        trainer = ftj.spec.resources.model_dump(
+            include=set(SCHEDULING_FIELDS), by_alias=True, exclude_none=True, mode="json"
+        )
+        spec["resources"] = {k: v for k, v in trainer.items() if v not in ({}, [])}
+    return spec
+
+
 def model_serve_for_promotion(ftj: FineTuneJob, *, existing: dict[str, Any] | None) -> dict[str, Any] | None:
     """The ModelServe create body or merge patch that points a ModelServe at this job.
 
@@ -165,7 +196,7 @@ def model_serve_for_promotion(ftj: FineTuneJob, *, existing: dict[str, Any] | No
                 "labels": {**labels(promote.model_serve, "model-serve"), FTJ_LABEL: name},
                 "annotations": {PROMOTED_FROM_ANNOTATION: stamp},
             },
-            "spec": {"model": {"fromFineTuneJob": name}},
+            "spec": {"model": {"fromFineTuneJob": name}, **model_serve_settings(ftj)},
         }
     return {
         "metadata": {"labels": {FTJ_LABEL: name}, "annotations": {PROMOTED_FROM_ANNOTATION: stamp}},
