@@ -5,7 +5,7 @@ Rules (docs/api.md repeats them for users):
   ("not measured"): a gate must never pass because a measurement was skipped;
 - with `compare_to_base`, the tuned model must be strictly better than the base on perplexity
   (both must be measured) and not worse on every other compared metric that both measured
-  (taskAccuracy, pineSyntaxScore, pineParseRate, evalLoss);
+  (taskAccuracy, pineSyntaxScore, pineParseRate, pineValidRate, evalLoss);
 - `passed` is the AND of all verdicts (no checks at all passes).
 The operator and `tradetune run` both call `gate`, so a job passes or fails the same way on a
 cluster and on a laptop.
@@ -20,9 +20,9 @@ from tradetune.api._result import LOWER_IS_BETTER, EvalMetrics
 from tradetune.api._rules import Rule, at_least_one
 
 # The order verdicts appear in; also the metrics a threshold can name.
-GATED_METRICS = ("perplexity", "evalLoss", "pineSyntaxScore", "pineParseRate", "taskAccuracy")
+GATED_METRICS = ("perplexity", "evalLoss", "pineSyntaxScore", "pineParseRate", "pineValidRate", "taskAccuracy")
 # Compared with the base model when both measured them (perplexity is required, see above).
-BASE_COMPARED = ("evalLoss", "pineSyntaxScore", "pineParseRate", "taskAccuracy")
+BASE_COMPARED = ("evalLoss", "pineSyntaxScore", "pineParseRate", "pineValidRate", "taskAccuracy")
 
 
 class Bound(SpecModel):
@@ -48,6 +48,9 @@ class Thresholds(SpecModel):
     eval_loss: Bound | None = Field(None, description="Bound on the validation loss.")
     pine_syntax_score: Bound | None = Field(None, description="Bound on the PineScript syntax score (0-1).")
     pine_parse_rate: Bound | None = Field(None, description="Bound on the PineScript parse rate (0-1).")
+    pine_valid_rate: Bound | None = Field(
+        None, description="Bound on the share of PineScript programs that pass the v5 semantic check (0-1)."
+    )
     task_accuracy: Bound | None = Field(None, description="Bound on the computed-task accuracy (0-1).")
 
     def bound(self, metric: str) -> Bound | None:

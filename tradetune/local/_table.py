@@ -15,6 +15,7 @@ SHOWN = (
     "taskAccuracy",
     "pineSyntaxScore",
     "pineParseRate",
+    "pineValidRate",
 )
 
 
