@@ -20,7 +20,14 @@ from tradetune.api._result import LOWER_IS_BETTER, EvalMetrics
 from tradetune.api._rules import Rule, at_least_one
 
 # The order verdicts appear in; also the metrics a threshold can name.
-GATED_METRICS = ("perplexity", "evalLoss", "pineSyntaxScore", "pineParseRate", "pineValidRate", "taskAccuracy")
+GATED_METRICS = (
+    "perplexity",
+    "evalLoss",
+    "pineSyntaxScore",
+    "pineParseRate",
+    "pineValidRate",
+    "taskAccuracy",
+)
 # Compared with the base model when both measured them (perplexity is required, see above).
 BASE_COMPARED = ("evalLoss", "pineSyntaxScore", "pineParseRate", "pineValidRate", "taskAccuracy")
 

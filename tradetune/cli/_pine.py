@@ -40,7 +40,9 @@ def check(
         float,
         typer.Option(min=0.1, help="Seconds allowed per file; a file past it fails with PINE-E002."),
     ] = 60.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print findings only, no summary line.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print findings only, no summary line.")
+    ] = False,
 ) -> None:
     """Lint PineScript v5 files: syntax, built-in names and arity, declarations, v5 rules.
 

@@ -2,7 +2,8 @@
 
 Steps per model: perplexity over the response and the full text (one batched pass), greedy
 generation for the items that need it (PineScript-writing, computed-answer and sampled
-items only: generation is the expensive part), then PineScript checks (string checks, parse, v5 semantic check) and task accuracy.
+items only: generation is the expensive part), then PineScript checks (string checks, parse,
+v5 semantic check, in checker processes with a time bound per program) and task accuracy.
 The base model runs through exactly the same code on exactly the same items, so the gain
 reported is the model's, not the harness's.
 """

@@ -12,7 +12,9 @@ def misfit(sig: Signature, positional: int, keywords: Sequence[str]) -> list[tup
     problems: list[tuple[str, str]] = []
     names = sig.names
     if positional > len(names) and not sig.open_ended:
-        problems.append(("PINE-E203", f"{positional} positional arguments given, it takes at most {len(names)}"))
+        problems.append(
+            ("PINE-E203", f"{positional} positional arguments given, it takes at most {len(names)}")
+        )
     bound = set(names[:positional])
     for kw in keywords:
         if kw not in names:

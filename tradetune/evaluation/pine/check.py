@@ -59,7 +59,13 @@ def version_findings(code: str) -> list[Finding]:
         return [error(1, "PINE-E405", "no //@version=5 annotation: add '//@version=5' as the first line")]
     if match.group(1) != "5":
         line = code.count("\n", 0, match.start()) + 1
-        return [error(line, "PINE-E406", f"the script declares //@version={match.group(1)}; this check is for Pine v5")]
+        return [
+            error(
+                line,
+                "PINE-E406",
+                f"the script declares //@version={match.group(1)}; this check is for Pine v5",
+            )
+        ]
     return []
 
 
@@ -76,7 +82,11 @@ def declaration_kind(script: Any) -> tuple[str | None, list[Finding]]:
     ]
     if not calls:
         return None, [
-            error(1, "PINE-E403", "no declaration: the script needs one indicator(), strategy() or library() call")
+            error(
+                1,
+                "PINE-E403",
+                "no declaration: the script needs one indicator(), strategy() or library() call",
+            )
         ]
     kinds = ["indicator" if c.func.id == "study" else c.func.id for c in calls]
     extra = [

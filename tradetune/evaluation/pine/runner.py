@@ -80,13 +80,17 @@ class _Worker:
             proc.stdin.flush()
         except BrokenPipeError:
             self.stop()
-            return CheckResult((error(0, "PINE-E001", "the parser process died on this program"),), parsed=False)
+            return CheckResult(
+                (error(0, "PINE-E001", "the parser process died on this program"),), parsed=False
+            )
         got = self._read(proc, timeout)
         if not isinstance(got, dict):
             died = proc.poll() is not None
             self.stop()
             if died:
-                return CheckResult((error(0, "PINE-E001", "the parser process died on this program"),), parsed=False)
+                return CheckResult(
+                    (error(0, "PINE-E001", "the parser process died on this program"),), parsed=False
+                )
             return None
         findings = tuple(Finding.from_tuple(t) for t in got["findings"])
         return CheckResult(findings, parsed=bool(got["parsed"]))
@@ -154,7 +158,10 @@ def check_programs(
         finally:
             worker.stop()
 
-    threads = [threading.Thread(target=drain, daemon=True) for _ in range(min(len(todo), workers or default_workers()))]
+    threads = [
+        threading.Thread(target=drain, daemon=True)
+        for _ in range(min(len(todo), workers or default_workers()))
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -133,7 +133,8 @@ class SemanticPass:
             self.report(
                 target,
                 "PINE-E303",
-                f"cannot modify the global variable '{target.id}' inside a function; return the new value instead",
+                f"cannot modify the global variable '{target.id}' inside a function; "
+                "return the new value instead",
             )
 
     def function_def(self, node: Node, scope: Scope) -> None:
@@ -237,7 +238,9 @@ class SemanticPass:
         if root in self.declared.enums:
             if rest and rest[0] not in self.declared.enums[root]:
                 members = self.declared.enums[root]
-                self.report(node, "PINE-E102", f"enum {root} has no member '{rest[0]}'{_suggest(rest[0], members)}")
+                self.report(
+                    node, "PINE-E102", f"enum {root} has no member '{rest[0]}'{_suggest(rest[0], members)}"
+                )
             return
         if self.b.is_known(path):
             return
@@ -271,7 +274,9 @@ class SemanticPass:
         else:
             self.expr(func, scope)
 
-    def check_arity(self, node: Node, what: str, overloads: Sequence[Signature], positional: int, keywords: list[str]) -> None:
+    def check_arity(
+        self, node: Node, what: str, overloads: Sequence[Signature], positional: int, keywords: list[str]
+    ) -> None:
         for code, detail in best_misfit(overloads, positional, keywords):
             self.report(node, code, f"{what}: {detail}")
 
@@ -284,7 +289,11 @@ class SemanticPass:
         elif n in b.v4_renamed:
             self.report(node, "PINE-E401", f"{n}() is Pine v4; in v5 write {b.v4_renamed[n]}")
         else:
-            candidates = [*self.declared.functions, *(f for f in b.functions if "." not in f), *b.v4_renamed.values()]
+            candidates = [
+                *self.declared.functions,
+                *(f for f in b.functions if "." not in f),
+                *b.v4_renamed.values(),
+            ]
             self.report(node, "PINE-E101", f"unknown function {n}{_suggest(n, candidates)}")
 
     def call_method(self, node: Node, method: str, positional: int, keywords: list[str]) -> None:
@@ -305,7 +314,9 @@ class SemanticPass:
                 fields = [f"{f}?" for f in d.types[root]]
                 from tradetune.evaluation.pine.builtins import parse_signature
 
-                self.check_arity(node, f"{root}.new", [parse_signature(", ".join(fields))], positional, keywords)
+                self.check_arity(
+                    node, f"{root}.new", [parse_signature(", ".join(fields))], positional, keywords
+                )
             elif rest != ["copy"]:
                 self.report(node, "PINE-E101", f"unknown function {path}: a type has only new() and copy()")
         elif root in d.libraries:
@@ -314,7 +325,9 @@ class SemanticPass:
             self.check_arity(node, path, b.functions[path], positional, keywords)
             if path.startswith(b.strategy_only_prefix) and self.kind != "strategy":
                 where = f"an {self.kind}()" if self.kind else "a script without strategy()"
-                self.report(node, "PINE-E402", f"{path} can only be called in a strategy() script, not in {where}")
+                self.report(
+                    node, "PINE-E402", f"{path} can only be called in a strategy() script, not in {where}"
+                )
         elif root in b.namespaces or root in d.enums:
             self.report(node, "PINE-E101", f"unknown function {path}{_suggest(path, b.functions)}")
         else:

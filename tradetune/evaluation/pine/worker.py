@@ -12,7 +12,10 @@ import sys
 
 from tradetune.evaluation.pine.check import check_code
 
-WARM_UP = '//@version=5\nindicator("warm-up", overlay=true)\nx = ta.sma(close, 14)\nif x > 0\n    x := x + 1\nplot(x, color=color.red)\n'
+WARM_UP = (
+    '//@version=5\nindicator("warm-up", overlay=true)\nx = ta.sma(close, 14)\n'
+    "if x > 0\n    x := x + 1\nplot(x, color=color.red)\n"
+)
 
 
 def main() -> None:
@@ -23,7 +26,9 @@ def main() -> None:
     for line in sys.stdin:
         code = json.loads(line)
         result = check_code(code)
-        out.write(json.dumps({"parsed": result.parsed, "findings": [f.to_tuple() for f in result.findings]}) + "\n")
+        out.write(
+            json.dumps({"parsed": result.parsed, "findings": [f.to_tuple() for f in result.findings]}) + "\n"
+        )
         out.flush()
 
 
