@@ -15,6 +15,7 @@ import select
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tradetune.evaluation.pine.findings import Finding, error
 
 DEFAULT_TIMEOUT_S = 60.0
 START_TIMEOUT_S = 300.0  # a cold worker's warm-up, never charged to a program
+CACHE_LIMIT = 50_000  # program texts remembered per process
 _CACHE: dict[str, CheckResult] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -135,7 +137,7 @@ def check_programs(
     for code in todo:
         jobs.put(code)
     lock = threading.Lock()
-    counts = {c: codes.count(c) for c in todo} if todo else {}
+    counts = Counter(codes)
     failure: list[BaseException] = []
 
     def drain() -> None:
@@ -169,6 +171,8 @@ def check_programs(
     if failure:
         raise failure[0]
     with _CACHE_LOCK:
+        if len(_CACHE) + len(results) > CACHE_LIMIT:
+            _CACHE.clear()
         for code, result in results.items():
             if not any(f.code == "PINE-E002" for f in result.findings):
                 _CACHE[code] = result
