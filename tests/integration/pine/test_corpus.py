@@ -61,7 +61,7 @@ def test_the_corpus_covers_every_v5_construct() -> None:
 
 BROKEN: list[tuple[str, str, int, str]] = [
     # (name, program, line, code)
-    ("syntax", I + "plot(close\n", 3, "PINE-E001"),
+    ("syntax", I + "plot(close))\nplot(open)\n", 3, "PINE-E001"),
     ("one-line function without =>", I + "f(x) x * 2\nplot(f(close))\n", 3, "PINE-E001"),
     ("empty", "   \n", 0, "PINE-E003"),
     ("misspelled strategy function", S + 'strategy.entri("L", strategy.long)\n', 3, "PINE-E101"),

@@ -17,7 +17,6 @@ import pytest
 from tests.integration.pine.mutations import KINDS
 from tradetune.datagen import TASKS, generate_records
 from tradetune.datagen._fam_pine import BREAKAGES
-from tradetune.datagen._pine import draw_indicator, draw_strategy, indicator_code, strategy_code
 from tradetune.evaluation.pine import check_code
 
 pytestmark = pytest.mark.slow
@@ -60,13 +59,14 @@ BREAKAGE_CODES = {
 
 @pytest.mark.parametrize("breakage", sorted(BREAKAGE_CODES))
 def test_repair_breakages_fail_with_their_code(breakage: str) -> None:
-    rng = random.Random(5)
     _, applies, breaker, _, _ = next(b for b in BREAKAGES if b[0] == breakage)
-    code = strategy_code(draw_strategy(rng, "supertrend", sl=True, tp=True, sizing="risk", direction="both"))
-    if applies not in code:
-        code = indicator_code(draw_indicator(rng, "rsi", alerts=True, highlight=True))
-    assert applies in code and check_code(code).valid
-    broken = breaker(code, rng)
+    # the first template shape the breakage applies to and changes
+    code, broken = next(
+        (code, broken)
+        for _, code in SHAPES
+        if applies in code and (broken := breaker(code, random.Random(5))) != code
+    )
+    assert check_code(code).valid
     result = check_code(broken)
     assert not result.valid
     assert BREAKAGE_CODES[breakage] in {f.code for f in result.findings}, [str(f) for f in result.findings]

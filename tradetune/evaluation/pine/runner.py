@@ -129,7 +129,8 @@ def check_programs(
         return out
     with _CACHE_LOCK:
         todo = list(dict.fromkeys(c for c in codes if c not in _CACHE))
-    done = len(codes) - sum(1 for c in codes if c in todo)
+    pending = set(todo)
+    done = sum(1 for c in codes if c not in pending)
     if on_done:
         on_done(done)
     results: dict[str, CheckResult] = {}
