@@ -91,7 +91,14 @@ def metrics_summary(metrics: EvalMetrics | None) -> str:
     if metrics is None:
         return "no metrics reported"
     parts = []
-    for name in ("perplexity", "evalLoss", "taskAccuracy", "pineSyntaxScore", "pineParseRate"):
+    for name in (
+        "perplexity",
+        "evalLoss",
+        "taskAccuracy",
+        "pineSyntaxScore",
+        "pineParseRate",
+        "pineValidRate",
+    ):
         value = metrics.value(name)
         if value is not None:
             parts.append(f"{name} {value:.4g}")

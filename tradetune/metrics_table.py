@@ -20,6 +20,7 @@ SHOWN = (
     "taskAccuracy",
     "pineSyntaxScore",
     "pineParseRate",
+    "pineValidRate",
 )
 
 

@@ -5,7 +5,7 @@ Rules (docs/api.md repeats them for users):
   ("not measured"): a gate must never pass because a measurement was skipped;
 - with `compare_to_base`, the tuned model must be strictly better than the base on perplexity
   (both must be measured) and not worse on every other compared metric that both measured
-  (evalLoss: not higher; taskAccuracy, pineSyntaxScore, pineParseRate: not lower). A score
+  (evalLoss: not higher; taskAccuracy, pineSyntaxScore, pineParseRate, pineValidRate: not lower). A score
   that is 0 for both models says nothing, so it is not compared (a note says so) rather than
   passed as "not worse";
 - `passed` is the AND of all verdicts. A gate with no checks passes, which is why a job that
@@ -25,9 +25,16 @@ from tradetune.api._result import LOWER_IS_BETTER, EvalMetrics
 from tradetune.api._rules import Rule, at_least_one
 
 # The order verdicts appear in; also the metrics a threshold can name.
-GATED_METRICS = ("perplexity", "evalLoss", "pineSyntaxScore", "pineParseRate", "taskAccuracy")
+GATED_METRICS = (
+    "perplexity",
+    "evalLoss",
+    "pineSyntaxScore",
+    "pineParseRate",
+    "pineValidRate",
+    "taskAccuracy",
+)
 # Compared with the base model when both measured them (perplexity is required, see above).
-BASE_COMPARED = ("evalLoss", "pineSyntaxScore", "pineParseRate", "taskAccuracy")
+BASE_COMPARED = ("evalLoss", "pineSyntaxScore", "pineParseRate", "pineValidRate", "taskAccuracy")
 
 
 class Bound(SpecModel):
@@ -53,6 +60,9 @@ class Thresholds(SpecModel):
     eval_loss: Bound | None = Field(None, description="Bound on the validation loss.")
     pine_syntax_score: Bound | None = Field(None, description="Bound on the PineScript syntax score (0-1).")
     pine_parse_rate: Bound | None = Field(None, description="Bound on the PineScript parse rate (0-1).")
+    pine_valid_rate: Bound | None = Field(
+        None, description="Bound on the share of PineScript programs that pass the v5 semantic check (0-1)."
+    )
     task_accuracy: Bound | None = Field(None, description="Bound on the computed-task accuracy (0-1).")
 
     def bound(self, metric: str) -> Bound | None:

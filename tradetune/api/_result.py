@@ -40,6 +40,11 @@ class EvalMetrics(StatusModel):
     pine_parse_rate: float | None = Field(
         None, description="Share of generated PineScript programs that parse, 0-1 (higher is better)."
     )
+    pine_valid_rate: float | None = Field(
+        None,
+        description="Share of generated PineScript programs that parse and pass the v5 semantic check "
+        "(names, arity, declarations, version rules), 0-1 (higher is better).",
+    )
     task_accuracy: float | None = Field(
         None, description="Share of computed-answer tasks answered correctly, 0-1 (higher is better)."
     )

@@ -10,7 +10,7 @@ import sys
 
 from rich.console import Console
 
-from tradetune.cli import _api, _datagen, _run, _serve, _train  # noqa: F401  (register commands)
+from tradetune.cli import _api, _datagen, _pine, _run, _serve, _train  # noqa: F401  (register commands)
 from tradetune.cli._app import app
 from tradetune.errors import TradeTuneError
 

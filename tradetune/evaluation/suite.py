@@ -2,7 +2,8 @@
 
 Steps per model: perplexity over the response and the full text (one batched pass), greedy
 generation for the items that need it (PineScript-writing, computed-answer and sampled
-items only: generation is the expensive part), then PineScript checks and task accuracy.
+items only: generation is the expensive part), then PineScript checks (string checks, parse,
+v5 semantic check, in checker processes with a time bound per program) and task accuracy.
 The base model runs through exactly the same code on exactly the same items, so the gain
 reported is the model's, not the harness's.
 """
@@ -20,7 +21,7 @@ from tradetune.errors import InvalidInput
 from tradetune.evaluation.accuracy import is_computed, task_accuracy
 from tradetune.evaluation.generate import generate
 from tradetune.evaluation.perplexity import encode_records, score
-from tradetune.evaluation.pine import PINE_TASKS, pine_metrics
+from tradetune.evaluation.pine import PINE_TASKS, pine_report
 from tradetune.evaluation.samples import pick_samples, sample_rows, write_samples
 from tradetune.progress import NullProgress, ProgressSink, quiet_libraries
 from tradetune.records import read_jsonl
@@ -38,6 +39,8 @@ class EvalOptions:
     batch_size: int = 8
     max_length: int = 1024
     seed: int = 0
+    pine_workers: int | None = None  # checker processes (None: up to 4, by CPU count)
+    pine_timeout_s: float = 60.0  # per program; past it the program counts as invalid (PINE-E002)
 
 
 @dataclass
@@ -150,15 +153,19 @@ def evaluate_loaded(
     )
     generations = dict(zip(gen_indices, texts, strict=True))
     pine = [generations[i] for i in gen_indices if records[i].get("task") in PINE_TASKS]
-    syntax, parse_rate = pine_metrics(pine)
+    sink.phase(f"PineScript check ({label})", total=len(pine))
+    checked = pine_report(
+        pine, workers=options.pine_workers, timeout_s=options.pine_timeout_s, on_done=sink.advance
+    )
     computed = [i for i in gen_indices if is_computed(records[i])]
     acc = task_accuracy([records[i] for i in computed], [generations[i] for i in computed])
     metrics = EvalMetrics(
         perplexity=sums.perplexity,
         full_text_perplexity=sums.full_text_perplexity,
         eval_loss=eval_loss,
-        pine_syntax_score=syntax,
-        pine_parse_rate=parse_rate,
+        pine_syntax_score=checked.syntax_score,
+        pine_parse_rate=checked.parse_rate,
+        pine_valid_rate=checked.valid_rate,
         task_accuracy=acc.overall,
         task_accuracy_by_task=acc.by_task,
     )

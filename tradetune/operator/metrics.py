@@ -24,6 +24,7 @@ EVAL_METRICS = (
     "trainLoss",
     "pineSyntaxScore",
     "pineParseRate",
+    "pineValidRate",
     "taskAccuracy",
 )
 

@@ -18,6 +18,7 @@ from tradetune.evaluation import (
     load_model,
     parses,
     pine_metrics,
+    pine_report,
     score,
 )
 from tradetune.records import read_jsonl
@@ -116,6 +117,7 @@ def test_evaluate_cli_reproduces_the_training_evaluation(
         assert math.isclose(got["fullTextPerplexity"], mine.full_text_perplexity or 0, rel_tol=1e-6)
         assert got["pineSyntaxScore"] == mine.pine_syntax_score
         assert got["pineParseRate"] == mine.pine_parse_rate
+        assert got.get("pineValidRate") == mine.pine_valid_rate
         assert got["taskAccuracy"] == mine.task_accuracy
         assert got["taskAccuracyByTask"] == mine.task_accuracy_by_task
     assert (tmp_path / "eval" / "samples.jsonl").read_text() == (out / "samples.jsonl").read_text()
@@ -139,6 +141,7 @@ def test_reference_programs_parse_and_broken_ones_do_not(trained_run: TrainedRun
     assert len(programs) >= 3
     syntax, rate = pine_metrics(programs)
     assert syntax == 1.0 and rate == 1.0  # the dataset's own answers pass every check
+    assert pine_report(programs, workers=1).valid_rate == 1.0  # ... and the v5 semantic check
     broken = [extract_code(p) + "\nplot(close, " for p in programs]  # an unclosed call at the end
     assert not any(parses(code) for code in broken)
     assert pine_metrics(broken)[1] == 0.0

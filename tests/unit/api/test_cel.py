@@ -76,6 +76,13 @@ CASES: list[tuple[str, Obj, str | None]] = [
     ("bound-empty-loss", ftj(evaluation=bounds(evalLoss={})), "set min, max or both"),
     ("bound-empty-pine", ftj(evaluation=bounds(pineParseRate={})), "set min, max or both"),
     ("bound-empty-syntax", ftj(evaluation=bounds(pineSyntaxScore={})), "set min, max or both"),
+    ("bound-valid-ok", ftj(evaluation=bounds(pineValidRate={"min": 0.5, "max": 1})), None),
+    (
+        "bound-inverted-valid",
+        ftj(evaluation=bounds(pineValidRate={"min": 1, "max": 0})),
+        "min must be <= max",
+    ),
+    ("bound-empty-valid", ftj(evaluation=bounds(pineValidRate={})), "set min, max or both"),
     ("bound-min-only", ftj(evaluation=bounds(pineSyntaxScore={"min": 0.5})), None),
     ("early-multiple", ftj(training={"earlyStopping": {}, "evalSteps": 50, "saveSteps": 100}), None),
     (

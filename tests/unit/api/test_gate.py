@@ -36,6 +36,16 @@ def test_bounds_are_inclusive() -> None:
     assert gate(EvalMetrics(perplexity=20.0), Thresholds(perplexity=Bound(max=20))).passed
 
 
+def test_pine_valid_rate_is_gated_and_compared_to_base() -> None:
+    bound = Thresholds(pine_valid_rate=Bound(min=0.8))
+    assert gate(EvalMetrics(pine_valid_rate=0.8), bound).passed
+    low = gate(EvalMetrics(pine_valid_rate=0.5, pine_parse_rate=1.0), bound)
+    assert not low.passed and low.verdicts[0].message == "pineValidRate 0.5 < min 0.8: failed"
+    base = EvalMetrics(perplexity=9.0, pine_valid_rate=0.6)
+    worse = gate(EvalMetrics(perplexity=5.0, pine_valid_rate=0.4), Thresholds(), base, compare_to_base=True)
+    assert worse.summary == "Failed: pineValidRate"
+
+
 def test_missing_metric_with_a_threshold_fails() -> None:
     result = gate(EvalMetrics(perplexity=3.0), Thresholds(pine_syntax_score=Bound(min=0.8)))
     assert not result.passed
