@@ -189,6 +189,9 @@ FINETUNEJOB_COLUMNS = [
     _column(
         "Phase", "string", ".status.phase", "Where the job is: Pending, Running, Evaluating, Succeeded, ..."
     ),
+    _column("Progress", "integer", ".status.progress.progressPercentage", "Training steps done (%)."),
+    _column("Loss", "number", ".status.progress.trainLoss", "Training loss of the latest logging step."),
+    _column("ETA", "string", ".status.progress.eta", "Estimated training time left."),
     _column("Perplexity", "number", ".status.metrics.perplexity", "Response perplexity on the test split."),
     _column("Pine", "number", ".status.metrics.pineSyntaxScore", "PineScript syntax score (0-1)."),
     _column("Gate", "string", ".status.gate.summary", "Outcome of the promotion gate."),
