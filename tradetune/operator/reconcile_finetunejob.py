@@ -32,6 +32,7 @@ from tradetune.api import (
     get_condition,
     parse_finetunejob,
     rfc3339,
+    running_phase,
     set_condition,
 )
 from tradetune.errors import SpecError
@@ -389,7 +390,7 @@ def _follow_job(
         b.ready(False, "JobCreated", f"created trainer Job {jname}; waiting for its pod")
         return
     if latest.state == "running":
-        b.new.phase = "Running"
+        b.new.phase = running_phase(b.old.progress)  # Evaluating while the trainer evaluates
         b.ready(False, "Training", f"trainer pod {latest.name} is running (attempt {b.new.attempts})")
         _clear_stalled(b)
         return
