@@ -233,9 +233,15 @@ class RecordSink:
 class JsonLinesProgress(RecordSink):
     """Progress records as contract lines (`TRADETUNE {json}`) on a stream (stdout in a pod)."""
 
-    def __init__(self, stream: IO[str] | None = None, *, heartbeat: float = 30.0) -> None:
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        *,
+        heartbeat: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._stream = stream if stream is not None else sys.stdout
-        super().__init__(self._write, heartbeat=heartbeat)
+        super().__init__(self._write, heartbeat=heartbeat, clock=clock)
 
     def _write(self, record: ProgressRecord) -> None:
         self._stream.write(record.line() + "\n")
