@@ -114,3 +114,21 @@ def test_only_the_running_pod_of_the_owned_job_is_read() -> None:
     assert trainer_pod("live", "ftj-uid", [stranger], pods) is None
     assert trainer_pod("other", "ftj-uid", [job], pods) is None
     assert trainer_pod("live", "ftj-uid", [job], pods[:1]) is None
+
+
+def test_the_reconciler_keeps_evaluating_and_the_progress_while_the_pod_runs() -> None:
+    """A reconcile (pod event, resync) must not undo what the progress timer set."""
+    from datetime import UTC, datetime
+
+    from tests.unit.operator.fixtures import SETTINGS, ftj_body, job, pod
+    from tradetune.operator.reconcile_finetunejob import Observed, decide
+
+    block = running(rec(stage="evaluating", step=40, total_steps=40), phase="Evaluating")
+    observed = Observed(job=job(active=1), pods=[pod("p1", "Running", running=True)])
+    now = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
+    d = decide(ftj_body(status={**block, "attempts": 1}), observed, SETTINGS, now)
+    status = d.status if d.status is not None else block
+    assert status["phase"] == "Evaluating"
+    assert status["progress"] == block["progress"]
+    d = decide(ftj_body(status={"phase": "Evaluating", "attempts": 1}), observed, SETTINGS, now)
+    assert d.status is not None and d.status["phase"] == "Running"  # no progress says so: Running
