@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from tests.unit.operator.fixtures import SETTINGS, ftj_body, job, pod
 from tradetune.api import ProgressRecord, progress_status
 from tradetune.operator.progress_decision import (
     JobRef,
@@ -13,6 +15,7 @@ from tradetune.operator.progress_decision import (
     due,
     trainer_pod,
 )
+from tradetune.operator.reconcile_finetunejob import Observed, decide
 
 TS = 1_767_225_600.0
 
@@ -118,11 +121,6 @@ def test_only_the_running_pod_of_the_owned_job_is_read() -> None:
 
 def test_the_reconciler_keeps_evaluating_and_the_progress_while_the_pod_runs() -> None:
     """A reconcile (pod event, resync) must not undo what the progress timer set."""
-    from datetime import UTC, datetime
-
-    from tests.unit.operator.fixtures import SETTINGS, ftj_body, job, pod
-    from tradetune.operator.reconcile_finetunejob import Observed, decide
-
     block = running(rec(stage="evaluating", step=40, total_steps=40), phase="Evaluating")
     observed = Observed(job=job(active=1), pods=[pod("p1", "Running", running=True)])
     now = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
