@@ -28,6 +28,7 @@ from tradetune.api._common import (
 )
 from tradetune.api._gate import GATED_METRICS, GateResult, Thresholds
 from tradetune.api._modelserve import EngineSpec
+from tradetune.api._progress import ProgressStatus
 from tradetune.api._result import Artifacts, EvalMetrics
 from tradetune.api._rules import Rule, cel_only, exactly_one, needs, promote_needs_a_gate
 
@@ -472,6 +473,9 @@ class FineTuneJobStatus(StatusModel):
         None, description="When the job finished (RFC 3339).", json_schema_extra=DATE_TIME
     )
     message: str | None = Field(None, description="Human-readable state of the job.")
+    progress: ProgressStatus | None = Field(
+        None, description="Live progress of the trainer pod: stage, step, losses, throughput and ETA."
+    )
 
 
 class FineTuneJob(ObjectModel):

@@ -69,7 +69,7 @@ def train_command(
 
     from tradetune.api import TrainResult, load_finetunejob
     from tradetune.errors import TradeTuneError
-    from tradetune.progress import default_progress
+    from tradetune.progress import default_progress, event_line
     from tradetune.training import train, write_termination_message
 
     try:
@@ -88,7 +88,7 @@ def train_command(
         )
         Console().print(f"outputs in {output}")
     else:
-        print(json.dumps({"event": "result", **json.loads(result.to_termination_message())}))
+        print(event_line("result", json.loads(result.to_termination_message())))
 
 
 def _quiet_progress() -> ProgressSink:

@@ -31,6 +31,7 @@ from tradetune.api import (
 from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError, require
 from tradetune.jobstatus import Promotion, finetunejob_status
 from tradetune.local._files import read_status, write_status
+from tradetune.local._progress import StatusFileProgress
 from tradetune.metrics_table import status_table
 
 # The guide's own inference example: the sample question when the test split has none.
@@ -49,6 +50,7 @@ class RunOptions:
     exit_after_sample: bool = False
     ready_timeout: float = 600.0
     sample_instruction: str | None = None  # None: the first item of the job's test split
+    status_interval: float = 1.0  # least seconds between two progress writes of status.yaml
 
 
 @dataclass
@@ -117,22 +119,28 @@ def run_job(options: RunOptions, console: Any, progress: Callable[[], Any] | Non
 
     previous = read_status(output)
     start = rfc3339()
-    write_status(output, _running_status(previous, generation, start))
+    running = _running_status(previous, generation, start)
+    write_status(output, running)
     console.print(f"[bold]{job.metadata.name}[/]: training into {output}", highlight=False)
 
+    from tradetune.progress import RecordSink, TeeProgress
     from tradetune.training import train
 
+    live = StatusFileProgress(output, running, min_interval=options.status_interval)
+    sink = RecordSink(live)
     try:
         # No termination message locally (os.devnull): metrics.json and status.yaml hold the result.
-        result = train(spec, output, progress=progress() if progress else None, result_path=os.devnull)
+        result = train(
+            spec, output, progress=TeeProgress(progress(), sink) if progress else sink, result_path=os.devnull
+        )
     except (TradeTuneError, KeyboardInterrupt) as exc:
         failed = finetunejob_status(
             _failed_result(output, exc), spec, generation=generation, start_time=start
         )
-        write_status(output, failed)
+        write_status(output, live.finish(failed))
         raise
 
-    status = finetunejob_status(result, spec, generation=generation, start_time=start)
+    status = live.finish(finetunejob_status(result, spec, generation=generation, start_time=start))
     write_status(output, status)
     console.print(status_table(status))
     report = RunReport(job=job, output=output, status=status)
@@ -156,6 +164,7 @@ def run_job(options: RunOptions, console: Any, progress: Callable[[], Any] | Non
             promotion=Promotion(False, "NotServed", "not served (--no-serve)"),
             previous=status,
         )
+        status = live.finish(status)
         write_status(output, status)
         report.status = status
         console.print(f"gate passed; serve it with: tradetune serve --model {output / 'merged'}")
@@ -197,7 +206,7 @@ def _serve(
             completion_time=report.status.completion_time,
             promotion=Promotion(True, "ServedLocally", f"served by vLLM at {server.base_url}/v1 as {name}"),
             previous=report.status,
-        )
+        ).model_copy(update={"progress": report.status.progress})
         write_status(report.output, report.status)
         instruction, reference = sample_question(
             report.output / "data" / "test.jsonl", options.sample_instruction

@@ -4,6 +4,8 @@
 - `builders`: Kubernetes manifests of the children (pure);
 - `reconcile_finetunejob`, `reconcile_modelserve`: `decide(body, observed, settings, now)` (pure);
 - `runtime`: fetch, decide, apply (the I/O edge); `kube`: the small API client it uses;
+- `progress_decision`: live progress from the trainer's log → status patch and events (pure);
+  `progress_handlers`: its kopf indexes and timer (the log read and the patch);
 - `handlers`: the kopf registrations (importing it imports kopf); `metrics`: Prometheus series;
 - `python -m tradetune.operator`: runs it (see docs/operator.md).
 

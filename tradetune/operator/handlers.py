@@ -5,6 +5,7 @@
   objects that are still moving, as a safety net for missed events.
 - Job and Pod events (labelled `tradetune.dev/finetunejob`) → reconcile the owning FineTuneJob;
   Deployment events (component server) → reconcile the owning ModelServe.
+- Running FineTuneJobs: a timer reads the trainer's progress from its log (progress_handlers.py).
 kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds only ours.
 """
 
@@ -16,7 +17,11 @@ from typing import Any
 import kopf
 
 from tradetune.api import GROUP, VERSION
-from tradetune.operator import builders, kube
+from tradetune.operator import (
+    builders,
+    kube,
+    progress_handlers,  # noqa: F401  (registers the progress timer)
+)
 from tradetune.operator.metrics import OperatorMetrics
 from tradetune.operator.reconcile_finetunejob import needs_resync
 from tradetune.operator.runtime import Runtime

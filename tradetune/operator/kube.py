@@ -200,8 +200,9 @@ class KubeClient:
         body: Any = None,
         params: dict[str, str] | None = None,
         content_type: str = "application/json",
+        text: bool = False,
     ) -> Any:
-        """One call with retries; returns the decoded JSON, or None for 404."""
+        """One call with retries; returns the decoded JSON (the body as text when `text`), or None for 404."""
         attempts = 0
         relogged = False
         while True:
@@ -216,6 +217,8 @@ class KubeClient:
                     headers={"Content-Type": content_type} if body is not None else None,
                 ) as resp:
                     if resp.status < 300:
+                        if text:
+                            return await resp.text(errors="replace")
                         return await resp.json(content_type=None)
                     payload = await _error_payload(resp)
                     if resp.status == 404:
@@ -242,6 +245,16 @@ class KubeClient:
 
     async def get(self, res: Res, namespace: str | None, name: str) -> dict[str, Any] | None:
         result: dict[str, Any] | None = await self.request("GET", res.path(namespace, name))
+        return result
+
+    async def pod_log(
+        self, namespace: str, pod: str, *, container: str, tail_lines: int, since_seconds: int
+    ) -> str | None:
+        """The last `tail_lines` lines of a container's log written in the last `since_seconds`."""
+        params = {"container": container, "tailLines": str(tail_lines), "sinceSeconds": str(since_seconds)}
+        result: str | None = await self.request(
+            "GET", PODS.path(namespace, pod, "log"), params=params, text=True
+        )
         return result
 
     async def list(

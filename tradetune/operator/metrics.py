@@ -28,6 +28,16 @@ EVAL_METRICS = (
     "taskAccuracy",
 )
 
+# status.progress → gauges `tradetune_finetunejob_progress_<suffix>{namespace, name}`.
+PROGRESS_GAUGES = {
+    "progressPercentage": ("percent", "Training steps done, percent (status.progress.progressPercentage)."),
+    "trainLoss": ("train_loss", "Training loss of the latest logging step."),
+    "evalLoss": ("eval_loss", "Validation loss of the latest evaluation during training."),
+    "tokensPerSecond": ("tokens_per_second", "Training throughput in tokens per second."),
+    "estimatedRemainingSeconds": ("eta_seconds", "Estimated seconds until training ends."),
+    "step": ("step", "Optimizer steps done."),
+}
+
 
 class OperatorMetrics:
     """The operator's series, fed by the handlers after each successful reconcile."""
@@ -99,6 +109,16 @@ class OperatorMetrics:
             ["namespace", "name"],
             registry=r,
         )
+        self.progress = {
+            key: Gauge(f"tradetune_finetunejob_progress_{suffix}", text, ["namespace", "name"], registry=r)
+            for key, (suffix, text) in PROGRESS_GAUGES.items()
+        }
+        self.progress_advanced = Gauge(
+            "tradetune_finetunejob_progress_advanced_timestamp_seconds",
+            "Unix time the trainer's stage or step last moved (as the operator saw it).",
+            ["namespace", "name"],
+            registry=r,
+        )
         self._phases: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
         self._server: Any = None
@@ -143,6 +163,22 @@ class OperatorMetrics:
         for metric in EVAL_METRICS:
             _remove(self.eval_metric, namespace, name, metric)
         _remove(self.gate_passed, namespace, name)
+        for gauge in self.progress.values():
+            _remove(gauge, namespace, name)
+        _remove(self.progress_advanced, namespace, name)
+
+    def observe_progress(
+        self, namespace: str, name: str, values: dict[str, float | None], advanced_at: float | None
+    ) -> None:
+        """Set the progress gauges (`values` keyed as PROGRESS_GAUGES; None drops that series)."""
+        for key, gauge in self.progress.items():
+            value = values.get(key)
+            if value is None:
+                _remove(gauge, namespace, name)
+            else:
+                gauge.labels(namespace, name).set(value)
+        if advanced_at is not None:
+            self.progress_advanced.labels(namespace, name).set(advanced_at)
 
     def _recount(self, namespace: str) -> None:
         counts = dict.fromkeys(PHASES, 0)

@@ -27,6 +27,7 @@ from tradetune.api import (
     FineTuneJobStatus,
     get_condition,
     parse_finetunejob,
+    running_phase,
 )
 from tradetune.errors import SpecError
 from tradetune.jobstatus import Promotion, gated, recorded
@@ -324,7 +325,7 @@ def _follow_job(
         b.ready(False, "JobCreated", f"created trainer Job {jname}; waiting for its pod")
         return
     if latest.state == "running":
-        b.new.phase = "Running"
+        b.new.phase = running_phase(b.old.progress)  # Evaluating while the trainer evaluates
         b.ready(False, "Training", f"trainer pod {latest.name} is running (attempt {b.new.attempts})")
         b.clear_stalled()
         return

@@ -11,6 +11,8 @@
 | `TRADETUNE_WATCH_SERVER_TIMEOUT` | `300` | seconds before the API server ends a watch (it is reopened) |
 | `TRADETUNE_WATCH_CLIENT_TIMEOUT` | server timeout + 30 | client-side limit of one watch request |
 | `TRADETUNE_RESYNC_SECONDS` | `60` | how often every object is reconciled even without events |
+| `TRADETUNE_PROGRESS_SECONDS` | `15` | least seconds between two reads of one running trainer pod's log |
+| `TRADETUNE_PROGRESS_TAIL_LINES` | `50` | lines read from the end of that log |
 | `TRADETUNE_PEERING` | unset (standalone) | kopf peering name, for several replicas (docs/operator.md) |
 | `TRADETUNE_CLUSTER_PEERING` | the operator's scope | `true`: ClusterKopfPeering, `false`: KopfPeering |
 
@@ -59,6 +61,8 @@ class OperatorSettings:
     watch_server_timeout: int = 300
     watch_client_timeout: int = 330
     resync_seconds: float = 60.0
+    progress_seconds: float = 15.0
+    progress_tail_lines: int = 50
     peering: str | None = None
     cluster_peering: bool | None = None
 
@@ -155,6 +159,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         watch_server_timeout=server_timeout,
         watch_client_timeout=_int(env, "TRADETUNE_WATCH_CLIENT_TIMEOUT", server_timeout + 30, minimum=1),
         resync_seconds=resync_seconds(env),
+        progress_seconds=_float(env, "TRADETUNE_PROGRESS_SECONDS", 15.0),
+        progress_tail_lines=_int(env, "TRADETUNE_PROGRESS_TAIL_LINES", 50, minimum=1),
         peering=peering,
         cluster_peering=None if not raw_cluster else raw_cluster in ("true", "1", "yes"),
     )

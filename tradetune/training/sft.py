@@ -78,7 +78,12 @@ def make_log_callback(log_file: IO[str], progress: ProgressSink, attempt: Callab
             logs = logs or {}
             if "train_loss" in logs:  # the end-of-training summary, not a logging step
                 return
-            entry: dict[str, Any] = {"step": state.global_step, "epoch": state.epoch, "attempt": attempt()}
+            entry: dict[str, Any] = {
+                "step": state.global_step,
+                "total_steps": state.max_steps,
+                "epoch": state.epoch,
+                "attempt": attempt(),
+            }
             entry.update({k: logs[k] for k in LOG_KEYS if k in logs})
             entry["tokens_seen"] = int(getattr(state, "num_input_tokens_seen", 0) or 0)
             log_file.write(json.dumps(entry) + "\n")

@@ -172,6 +172,12 @@ def test_alerts_fire_on_the_real_operator_metrics(promtool: str, tmp_path: Path)
         metrics.observe_finetunejob(
             "ml", "young", phase="Running", phase_since=0.0, metrics=None, gate_passed=None
         )
+        # Training, but its step last moved at minute 5; "steady" moves every minute.
+        for name, advanced in (("frozen", 300.0), ("steady", minute * 60.0)):
+            metrics.observe_finetunejob(
+                "ml", name, phase="Running", phase_since=0.0, metrics=None, gate_passed=None
+            )
+            metrics.observe_progress("ml", name, {"step": float(min(minute, 5))}, advanced_at=advanced)
         metrics.observe_modelserve("ml", "down", ready=0, desired=1, degraded=True)
         metrics.observe_modelserve("ml", "fine", ready=2, desired=2, degraded=False)
         metrics.reconcile_error("FineTuneJob")
@@ -189,7 +195,10 @@ def test_alerts_fire_on_the_real_operator_metrics(promtool: str, tmp_path: Path)
     expected = {
         "FineTuneJobFailed": [{"name": "broken", "namespace": "ml"}],
         "FineTuneJobGateFailed": [{"name": "weak", "namespace": "ml"}],
-        "FineTuneJobStuck": [{"name": "waiting", "namespace": "ml", "phase": "Pending"}],
+        "FineTuneJobStuck": [
+            {"name": "waiting", "namespace": "ml", "phase": "Pending"},
+            {"name": "frozen", "namespace": "ml", "phase": "Running"},
+        ],
         "ModelServeNotReady": [{"name": "down", "namespace": "ml"}],
         "ModelServeDegraded": [{"name": "down", "namespace": "ml"}],
         "OperatorDown": [],

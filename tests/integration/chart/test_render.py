@@ -137,6 +137,7 @@ def test_operator_environment(helm: Helm) -> None:
     assert env["TRADETUNE_METRICS_PORT"] == "8080"
     assert env["TRADETUNE_WATCH_SERVER_TIMEOUT"] == "300"
     assert env["TRADETUNE_RESYNC_SECONDS"] == "60"
+    assert env["TRADETUNE_PROGRESS_SECONDS"] == "15"
     assert env["TRADETUNE_LIVENESS_PORT"] == "8081"
 
     env = _env(

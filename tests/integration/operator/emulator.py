@@ -13,7 +13,9 @@ patch and delete, but kopf needs more than that to behave as it does against a r
 - `GET /api/v1/namespaces` works; `generateName` is honoured; label selectors filter;
 - the `status` subresource is separate: a main-resource patch cannot change the status and
   a status patch cannot change anything else; `generation` moves only on spec changes;
-- a no-op patch changes nothing (no new resourceVersion, no watch event).
+- a no-op patch changes nothing (no new resourceVersion, no watch event);
+- `pods/{name}/log` serves the container log the test (playing the kubelet) wrote, with
+  `container`, `tailLines` and `sinceSeconds` honoured (pod_logs.py).
 
 Tests use it through `running_emulator.RunningEmulator`, which runs the server on its own event
 loop in a background thread, so a KopfRunner thread and a synchronous test can both talk to it. The test
@@ -41,6 +43,7 @@ import kmock
 from kmock._internal import apps, rendering
 
 from tests.integration.operator.faults import Fault, first_due
+from tests.integration.operator.pod_logs import LogRequestError, PodLogs
 from tradetune.api import crd_documents
 
 TEST_CLIENT_HEADER = "X-Emulator-Client"
@@ -121,6 +124,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     watch_connects: int = attrs.field(default=0, init=False)
     create_attempts: dict[str, int] = attrs.field(factory=dict, init=False)
     fetches: dict[str, int] = attrs.field(factory=dict, init=False)  # GETs by plural, test client excluded
+    pod_logs: PodLogs = attrs.field(factory=PodLogs, init=False)  # the kubelet's container logs
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -234,6 +238,12 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             obj = self._stored(self._key(request))
             if obj is None:
                 raise _error(404, "NotFound", f"{request.resource.plural} {request.name!r} not found")
+            if request.subresource == "log" and request.resource.plural == "pods":
+                try:
+                    text = self.pod_logs.serve(str(request.namespace), obj.raw, dict(request.params))
+                except LogRequestError as exc:
+                    raise _error(exc.status, exc.reason, exc.message) from None
+                return aiohttp.web.Response(text=text, content_type="text/plain")
             return aiohttp.web.json_response(obj.raw)
         if action == kmock.action.CREATE:
             return aiohttp.web.json_response(self._create(request), status=201)

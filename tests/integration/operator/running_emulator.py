@@ -108,6 +108,10 @@ class RunningEmulator:
         self.call(lambda emu: emu.faults.append(fault))
         return fault
 
+    def append_log(self, namespace: str, pod: str, text: str, container: str = "trainer") -> None:
+        """The kubelet writes `text` to a container's log (served at pods/{pod}/log)."""
+        self.call(lambda e: e.pod_logs.append(namespace, pod, container, text))
+
     def drop_watches(self) -> None:
         self.call(lambda emu: emu.drop_watches())
 

@@ -8,6 +8,7 @@ emulator, which records each request. The Helm chart's RBAC is written from the 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tests.integration.operator.conftest import (
 )
 from tests.integration.operator.emulator import TEST_CLIENT_HEADER, TradeTuneEmulator
 from tests.integration.operator.running_emulator import RunningEmulator
+from tradetune.api import ProgressRecord
 
 pytestmark = pytest.mark.timeout(120)
 DOC = Path(__file__).resolve().parents[3] / "docs" / "operator.md"
@@ -79,6 +81,11 @@ def test_the_documented_rbac_is_what_the_operator_uses(
         wait_for("resumed", lambda: not cluster.job("rb1")["spec"]["suspend"])
         pod = cluster.start_pod("rb1")
         cluster.wait_phase("rb1", "Running")
+        # The progress timer reads the trainer's log (pods/log get) and patches the status.
+        emulator.append_log(
+            NS, pod["metadata"]["name"], ProgressRecord(ts=time.time(), stage="loading").line()
+        )
+        wait_for("progress", lambda: cluster.status("rb1").get("progress", {}).get("stage") == "loading")
         cluster.finish_pod("rb1", pod, message=train_result())
         cluster.wait_phase("rb1", "Succeeded")
         cluster.deployment_available("rb-llm-vllm")

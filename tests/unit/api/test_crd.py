@@ -90,7 +90,7 @@ def test_names_columns_and_subresources() -> None:
     version = ftj["versions"][0]
     assert version["subresources"] == {"status": {}}
     main = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
-    assert main == ["Phase", "Reason", "Perplexity", "Pine", "Gate", "Age"]
+    assert main == ["Phase", "Reason", "Progress", "Loss", "ETA", "Perplexity", "Pine", "Gate", "Age"]
     ms = crd("ModelServe")["spec"]
     assert ms["names"]["shortNames"] == ["mserve"] and ms["names"]["categories"] == ["tradetune"]
     version = ms["versions"][0]
@@ -262,11 +262,15 @@ def test_printer_row_follows_the_columns() -> None:
         "gate": {"passed": False, "summary": "Failed: perplexity"},
         "jobName": "x-train",
         "conditions": [{"type": "Ready", "status": "False", "reason": "GateFailed"}],
+        "progress": {"progressPercentage": 100, "trainLoss": 1.25, "stage": "evaluating"},
     }
     assert printer_row(job) == {
         "Name": "finetunejob",
         "Phase": "Failed",
         "Reason": "GateFailed",
+        "Progress": 100,
+        "Loss": 1.25,
+        "ETA": None,
         "Perplexity": 9.5,
         "Pine": 0.4,
         "Gate": "Failed: perplexity",

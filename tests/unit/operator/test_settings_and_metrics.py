@@ -100,6 +100,19 @@ def test_metric_names_and_labels_match_the_contract() -> None:
     m.promoted("ml")
     m.reconcile_error("FineTuneJob")
     m.observe_modelserve("ml", "s", ready=1, desired=2, degraded=False)
+    m.observe_progress(
+        "ml",
+        "a",
+        {
+            "progressPercentage": 25,
+            "trainLoss": 1.5,
+            "evalLoss": 1.4,
+            "tokensPerSecond": 6000.0,
+            "estimatedRemainingSeconds": 90,
+            "step": 10,
+        },
+        advanced_at=5.0,
+    )
     found: dict[str, set[str]] = {}
     for family in m.registry.collect():
         for sample in family.samples:
@@ -108,7 +121,7 @@ def test_metric_names_and_labels_match_the_contract() -> None:
                 continue
             found.setdefault(base, set()).update(k for k in sample.labels if k != "le")
     contract = _contract_series()
-    assert len(contract) == 12
+    assert len(contract) == 19
     assert {name: labels for name, labels in found.items()} == contract
 
 

@@ -103,8 +103,10 @@ def test_json_progress_is_one_object_per_line() -> None:
     buf = io.StringIO()
     sink = JsonLinesProgress(buf)
     sink.phase("train", total=10)
-    sink.advance(3, 10)
+    sink.advance(3, 10)  # within the heartbeat: no line of its own
     sink.log({"step": 5, "loss": 1.5, "tokens_seen": 100})
-    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
-    assert [line["event"] for line in lines] == ["phase", "log"]
-    assert lines[1]["phase"] == "train" and lines[1]["loss"] == 1.5 and lines[1]["tokens_seen"] == 100
+    raw = buf.getvalue().splitlines()
+    assert all(line.startswith("TRADETUNE {") for line in raw)
+    lines = [json.loads(line.removeprefix("TRADETUNE ")) for line in raw]
+    assert [(line["v"], line["event"], line["stage"]) for line in lines] == [(1, "progress", "training")] * 2
+    assert lines[1]["step"] == 5 and lines[1]["trainLoss"] == 1.5 and lines[1]["totalSteps"] == 10
