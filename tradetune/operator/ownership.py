@@ -6,6 +6,7 @@ ownerReference carrying the owner's uid, never a matching name or label.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -15,3 +16,22 @@ def owned_by(obj: dict[str, Any], uid: str | None) -> bool:
         return False
     refs = (obj.get("metadata") or {}).get("ownerReferences") or []
     return any(isinstance(ref, dict) and ref.get("uid") == uid for ref in refs)
+
+
+def owner_uids(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    """The uids of every owner of `obj` (for indexes that decide ownership later with a uid)."""
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return tuple(str(ref["uid"]) for ref in refs if isinstance(ref, dict) and ref.get("uid"))
+
+
+def controller_uid(obj: Mapping[str, Any]) -> str | None:
+    """The uid of the owner marked `controller: true` (the Job of a pod), None without one."""
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return next(
+        (
+            str(ref["uid"])
+            for ref in refs
+            if isinstance(ref, dict) and ref.get("controller") and ref.get("uid")
+        ),
+        None,
+    )

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tradetune.api import ProgressRecord, ProgressStatus, progress_status, running_phase
+from tradetune.errors import require
 from tradetune.operator import builders
-from tradetune.operator.reconcile_finetunejob import Event
+from tradetune.operator.ftj_status import Event
 
 # Phases in which a trainer pod runs and its progress is worth reading.
 TRAINING_PHASES = ("Running", "Evaluating")
@@ -91,12 +92,12 @@ def trainer_pod(ftj_name: str, ftj_uid: str, jobs: Iterable[JobRef], pods: Itera
 
 
 def _eval_message(progress: ProgressStatus) -> str:
-    ev = progress.eval_loss
-    assert ev is not None and ev.latest is not None
+    ev = require(progress.eval_loss, "the evaluation loss of a new evaluation")
+    latest = require(ev.latest, "the latest evaluation loss")
     where = f" at step {ev.step}" if ev.step is not None else ""
-    if ev.best is None or ev.latest <= ev.best:
-        return f"eval loss {ev.latest:.4g}{where}, best so far"
-    return f"eval loss {ev.latest:.4g}{where} (best {ev.best:.4g})"
+    if ev.best is None or latest <= ev.best:
+        return f"eval loss {latest:.4g}{where}, best so far"
+    return f"eval loss {latest:.4g}{where} (best {ev.best:.4g})"
 
 
 def _stage_message(progress: ProgressStatus) -> str:

@@ -21,6 +21,7 @@ import kopf
 from tradetune.api import GROUP, VERSION, latest_record
 from tradetune.operator import builders, kube
 from tradetune.operator import progress_decision as pd
+from tradetune.operator.ownership import controller_uid, owner_uids
 from tradetune.operator.runtime import Runtime
 
 logger = logging.getLogger("tradetune.operator.progress")
@@ -52,13 +53,13 @@ def _state(memo: Any) -> ProgressState:
 
 @kopf.index("batch", "v1", "jobs", labels=_LABELS)
 def trainer_jobs(namespace: str | None, name: str, labels: Any, meta: Any, **_: Any) -> Any:
-    owners = tuple(str(ref.get("uid")) for ref in meta.get("ownerReferences") or [])
+    owners = owner_uids({"metadata": meta})
     return {(namespace, labels[builders.FTJ_LABEL]): pd.JobRef(name, str(meta.get("uid")), owners)}
 
 
 @kopf.index("", "v1", "pods", labels=_LABELS)
 def trainer_pods(namespace: str | None, name: str, labels: Any, meta: Any, status: Any, **_: Any) -> Any:
-    owner = next((ref.get("uid") for ref in meta.get("ownerReferences") or [] if ref.get("controller")), None)
+    owner = controller_uid({"metadata": meta})
     started = any(
         "running" in (cs.get("state") or {})
         for cs in (status or {}).get("containerStatuses") or []
