@@ -198,3 +198,19 @@ def test_finetunejob_being_deleted_counts_as_gone() -> None:
     going["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
     d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=going))
     assert d.status is not None and conds(d.status)["Degraded"]["reason"] == "FineTuneJobNotFound"
+
+
+def test_model_serve_column_messages_stay_within_80_characters() -> None:
+    first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
+    deployment, service = first.create
+    stuck = available(deployment)
+    stuck["status"] = {
+        "observedGeneration": 1,
+        "conditions": [
+            {"type": "ReplicaFailure", "status": "True", "message": "pods are forbidden: " + "quota " * 40}
+        ],
+    }
+    d = run(mserve(status=first.status), ServeObserved(deployment=stuck, service=service))
+    assert d.status is not None and d.status["state"] == "Degraded"
+    assert len(d.status["message"]) <= 80
+    assert max(len(c["message"]) for c in d.status["conditions"]) > 80  # the detail stays in a condition
