@@ -125,12 +125,12 @@ def recorded(result: TrainResult) -> Outcome:
     """A trainer run that succeeded: Trained (the trainer's own account) and Evaluated, metrics recorded."""
     account = result.message or f"finished ({result.reason})"
     took = timings_text(result.timings)
-    trained = f"the trainer {account}" + (f" in {took}" if took else "")
+    trained = f"trainer: {account.rstrip('.')}" + (f"; took {took}" if took else "")
     summary = metrics_summary(result.metrics)
     return Outcome(
         "Evaluating",
         (
-            Cond("Trained", True, "TrainingSucceeded", trained.rstrip(".") + "."),
+            Cond("Trained", True, "TrainingSucceeded", trained + "."),
             Cond("Evaluated", True, "MetricsRecorded", f"measured {summary}."),
             Cond("Ready", False, "Evaluating", f"checking the gate ({summary})"),
         ),

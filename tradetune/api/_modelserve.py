@@ -26,7 +26,7 @@ from tradetune.api._common import (
 from tradetune.api._rules import Rule, exactly_one, has, needs
 
 # Condition types of a ModelServe.
-MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
+MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded", "Stalled")
 
 
 class ModelSource(SpecModel):
@@ -144,7 +144,7 @@ class ModelServeStatus(StatusModel):
 
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, Progressing and Degraded.",
+        description="Ready, Progressing, Degraded and Stalled (a server pod waits for a missing Secret).",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
     observed_generation: int | None = Field(None, description="metadata.generation this status describes.")

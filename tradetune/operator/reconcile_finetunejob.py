@@ -11,20 +11,20 @@ Evaluating (the pod succeeded; its TrainResult is in the status) → Succeeded (
 promoted if asked) or Failed (invalid spec, training failure, gate failed). Suspended while
 `spec.suspend` holds the Job. A restarted operator recomputes the same status from the same
 observations: the Job is found by its deterministic name and never created twice.
+
+What a finished trainer run earns (phase, conditions, metrics, gate) is `tradetune.jobstatus`,
+the rule `tradetune run` uses too; the status and its Events are built by `ftj_status`, and the
+ModelServe side of a promotion is `promotion`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from tradetune.api import (
-    CreatedModelServe,
     FineTuneJob,
-    FineTuneJobStatus,
     get_condition,
     parse_finetunejob,
     running_phase,
@@ -35,6 +35,7 @@ from tradetune.operator import builders
 from tradetune.operator.bodies import api_object
 from tradetune.operator.ftj_status import WARNING_REASONS, Event, StatusBuilder, dump, old_status
 from tradetune.operator.ownership import owned_by
+from tradetune.operator.promotion import promotion_due, promotion_step
 from tradetune.operator.settings import OperatorSettings
 from tradetune.operator.trainer_pod import PodView, job_condition, view_pod
 
@@ -197,7 +198,7 @@ def decide(
         settled = (
             old.phase != "Evaluating"
             and old.observed_generation == generation
-            and not _promotion_due(ftj, old, observed)
+            and not promotion_due(ftj, old, observed.model_serve)
         )
         if settled:
             return _finish(b, decision)
@@ -222,39 +223,6 @@ def decide(
 
     _follow_job(ftj, job, observed.pods, b, decision)
     return _finish(b, decision)
-
-
-def _alive(obj: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An object being deleted counts as gone (its finalizer still holds it for a moment)."""
-    return None if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp") else obj
-
-
-def _promotion_due(ftj: FineTuneJob, status: FineTuneJobStatus, observed: Observed) -> bool:
-    if ftj.spec.promote is None or status.gate is None or not status.gate.passed:
-        return False
-    ms = _alive(observed.model_serve)
-    promoted = get_condition(status.conditions, "Promoted")
-    return (
-        _model_serve_change(ftj, ms) is not None
-        or (ms is None and ftj.spec.promote.create)
-        or (ms is None and promoted is not None and promoted.status == "True")
-    )
-
-
-def _model_serve_change(ftj: FineTuneJob, ms: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The merge patch a ModelServe needs to serve this job; None when it already does."""
-    if ms is None:
-        return None
-    want = builders.model_serve_for_promotion(ftj, existing=ms)
-    if want is None:  # the job does not promote
-        return None
-    spec_model = (ms.get("spec") or {}).get("model") or {}
-    annotations = (ms.get("metadata") or {}).get("annotations") or {}
-    stamp = want["metadata"]["annotations"][builders.PROMOTED_FROM_ANNOTATION]
-    current = spec_model.get("fromFineTuneJob") == ftj.metadata.name and not spec_model.get("path")
-    if current and annotations.get(builders.PROMOTED_FROM_ANNOTATION) == stamp:
-        return None
-    return want
 
 
 def _follow_job(
@@ -392,7 +360,15 @@ def _gate_and_promote(ftj: FineTuneJob, b: StatusBuilder, observed: Observed, de
     verdict = gated(ftj.spec, metrics, b.new.base_metrics).gate
     promotion: Promotion | None = None
     if promote is not None and verdict is not None and verdict.passed:
-        promotion = _promote(ftj, b, observed, decision)
+        step = promotion_step(ftj, observed.model_serve, b.new.created_model_serve)
+        promotion = step.promotion
+        decision.model_serve_create = step.create
+        decision.model_serve_patch = step.patch
+        decision.promoted = step.create is not None or step.patch is not None
+        if step.requeue_after is not None:
+            decision.requeue_after = step.requeue_after
+        if step.record is not None:
+            b.new.created_model_serve = step.record
     outcome = gated(ftj.spec, metrics, b.new.base_metrics, promotion)
     if outcome.gate is not None and (
         b.old.gate is None
@@ -401,52 +377,6 @@ def _gate_and_promote(ftj: FineTuneJob, b: StatusBuilder, observed: Observed, de
     ):
         decision.gate_result = outcome.gate.passed
     b.apply(outcome)
-
-
-def promote_digest(ftj: FineTuneJob) -> str:
-    """A short digest of spec.promote: a created ModelServe is created again only when it changes."""
-    promote = ftj.spec.promote
-    text = json.dumps(promote.model_dump(by_alias=True, mode="json") if promote else None, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _promote(ftj: FineTuneJob, b: StatusBuilder, observed: Observed, decision: Decision) -> Promotion:
-    """Create or update the ModelServe (recorded in `decision`); what the Promoted condition says.
-
-    A ModelServe this job created is recorded in status.createdModelServe; when a user deletes it,
-    that is their decision: it is not created again until spec.promote changes.
-    """
-    promote = ftj.spec.promote
-    if promote is None:
-        return Promotion(False, "NotRequested")
-    ms = _alive(observed.model_serve)
-    made = b.new.created_model_serve
-    digest = promote_digest(ftj)
-    deleted = ms is None and made is not None and made.name == promote.model_serve
-    if deleted and promote.create and made is not None and made.promote_digest == digest:
-        return Promotion(
-            False,
-            "ModelServeDeleted",
-            f"ModelServe {promote.model_serve} was deleted, so nothing serves this model; "
-            "it is not created again unless spec.promote changes.",
-        )
-    if ms is None and not promote.create:
-        decision.requeue_after = 60.0
-        return Promotion(
-            False,
-            "ModelServeNotFound",
-            f"ModelServe {promote.model_serve} does not exist; create it or set spec.promote.create.",
-        )
-    if ms is None:
-        decision.model_serve_create = builders.model_serve_for_promotion(ftj, existing=None)
-        decision.promoted = True
-        b.new.created_model_serve = CreatedModelServe(name=promote.model_serve, promote_digest=digest)
-    else:
-        patch = _model_serve_change(ftj, ms)
-        if patch is not None:
-            decision.model_serve_patch = patch
-            decision.promoted = True
-    return Promotion(True, "Promoted", f"promoted to ModelServe {promote.model_serve}")
 
 
 def _finish(b: StatusBuilder, decision: Decision) -> Decision:

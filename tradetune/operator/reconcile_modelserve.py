@@ -32,6 +32,7 @@ from tradetune.operator import builders
 from tradetune.operator.bodies import api_object
 from tradetune.operator.ftj_status import Event
 from tradetune.operator.settings import OperatorSettings
+from tradetune.operator.trainer_pod import missing_secret
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ServeObserved:
     deployment: dict[str, Any] | None = None
     service: dict[str, Any] | None = None
     fine_tune_job: dict[str, Any] | None = None
+    pods: list[dict[str, Any]] = field(default_factory=list)  # the server pods
 
 
 @dataclass
@@ -248,6 +250,16 @@ def decide(
         cond("Degraded", True, reason, message)
     else:
         cond("Degraded", False, "AsExpected", "")
+    secret = next((found for pod in observed.pods if (found := missing_secret(pod))), None)
+    if secret is not None and state != "ready":
+        # A pod waits for a Secret that does not exist: the rollout would never end on its own.
+        text = f"Secret {secret} does not exist: create it, or fix spec.apiKeySecretRef"
+        cond("Stalled", True, "SecretNotFound", text)
+        cond("Ready", False, "SecretNotFound", text)
+        cond("Degraded", True, "SecretNotFound", text)
+        state, message = "degraded", text
+    elif get_condition(new.conditions, "Stalled") is not None:
+        cond("Stalled", False, "Progressing", "")
     decision.degraded = unresolved is not None or state == "degraded"
     new.state = "Degraded" if decision.degraded else "Serving" if state == "ready" else "RollingOut"
     new.message = short(message)

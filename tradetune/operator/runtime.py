@@ -296,9 +296,16 @@ class Runtime:
         service = await api.get(kube.SERVICES, namespace, child)
         source = ((body.get("spec") or {}).get("model") or {}).get("fromFineTuneJob")
         ftj = await api.get(kube.FINETUNEJOBS, namespace, source) if isinstance(source, str) else None
+        pods = (
+            await api.list(
+                kube.PODS, namespace, f"{builders.MSERVE_LABEL}={name},{builders.COMPONENT_LABEL}=server"
+            )
+            if deployment is not None
+            else []
+        )
         decision = rm.decide(
             body,
-            rm.ServeObserved(deployment=deployment, service=service, fine_tune_job=ftj),
+            rm.ServeObserved(deployment=deployment, service=service, fine_tune_job=ftj, pods=pods),
             self.settings,
             self.now(),
         )

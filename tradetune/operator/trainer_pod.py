@@ -33,6 +33,17 @@ STALLED_WAITING = frozenset(
 MISSING_SECRET = re.compile(r'secret "(?P<name>[^"]+)" not found', re.IGNORECASE)
 
 
+def missing_secret(pod: dict[str, Any]) -> str | None:
+    """The name of a Secret a container of `pod` waits for because it does not exist, if any."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") == "CreateContainerConfigError":
+            found = MISSING_SECRET.search(str(waiting.get("message") or ""))
+            if found is not None:
+                return found["name"]
+    return None
+
+
 @dataclass(frozen=True)
 class PodView:
     """One trainer pod, reduced to what the lifecycle needs."""
@@ -109,14 +120,14 @@ def view_pod(pod: dict[str, Any]) -> PodView:
     waiting = state.get("waiting") or {}
     if waiting.get("reason") in STALLED_WAITING:
         text = str(waiting.get("message") or "")
-        secret = MISSING_SECRET.search(text)
+        secret = missing_secret(pod)
         if secret is not None:
             return PodView(
                 name,
                 created,
                 "stalled",
                 "SecretNotFound",
-                f"Secret {secret['name']} does not exist: create it, or fix the secret reference in the spec",
+                f"Secret {secret} does not exist: create it, or fix the secret reference in the spec",
             )
         return PodView(name, created, "stalled", str(waiting["reason"]), text)
     if phase == "Running" and "running" in state:

@@ -457,7 +457,7 @@ def test_trained_says_what_the_trainer_said_and_how_long_it_took() -> None:
     d = run(ftj_body(), Observed(job=job(succeeded=1, conditions=COMPLETE), pods=pods))
     assert d.status is not None
     assert conds(d.status)["Trained"]["message"] == (
-        "the trainer trained 1875 steps (3 epochs) in train 5,123 s, evaluate 310 s."
+        "trainer: trained 1875 steps (3 epochs); took train 5,123 s, evaluate 310 s."
     )
     assert d.status["timings"] == {"train": 5123.4, "evaluate": 310.0}
 

@@ -198,3 +198,59 @@ def test_finetunejob_being_deleted_counts_as_gone() -> None:
     going["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
     d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=going))
     assert d.status is not None and conds(d.status)["Degraded"]["reason"] == "FineTuneJobNotFound"
+
+
+def test_model_serve_column_messages_stay_within_80_characters() -> None:
+    first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
+    deployment, service = first.create
+    stuck = available(deployment)
+    stuck["status"] = {
+        "observedGeneration": 1,
+        "conditions": [
+            {"type": "ReplicaFailure", "status": "True", "message": "pods are forbidden: " + "quota " * 40}
+        ],
+    }
+    d = run(mserve(status=first.status), ServeObserved(deployment=stuck, service=service))
+    assert d.status is not None and d.status["state"] == "Degraded"
+    assert len(d.status["message"]) <= 80
+    assert max(len(c["message"]) for c in d.status["conditions"]) > 80  # the detail stays in a condition
+
+
+def _server_pod(waiting: dict[str, str]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "llm-vllm-abc", "labels": {"tradetune.dev/modelserve": "llm"}},
+        "status": {
+            "phase": "Pending",
+            "containerStatuses": [{"name": "server", "state": {"waiting": waiting}}],
+        },
+    }
+
+
+def test_a_missing_api_key_secret_stalls_instead_of_rolling_out_forever() -> None:
+    body = mserve(apiKeySecretRef={"name": "llm-key", "key": "key"})
+    first = run(body, ServeObserved(fine_tune_job=succeeded_job()))
+    deployment, service = first.create
+    waiting = {"reason": "CreateContainerConfigError", "message": 'secret "llm-key" not found'}
+    rolling = {
+        **deployment,
+        "metadata": {**deployment["metadata"], "generation": 1},
+        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1},
+    }
+    d = run(
+        mserve(status=first.status, apiKeySecretRef={"name": "llm-key", "key": "key"}),
+        ServeObserved(
+            deployment=rolling, service=service, fine_tune_job=succeeded_job(), pods=[_server_pod(waiting)]
+        ),
+    )
+    assert d.status is not None and d.status["state"] == "Degraded"
+    c = conds(d.status)
+    assert (c["Stalled"]["status"], c["Stalled"]["reason"]) == ("True", "SecretNotFound")
+    assert c["Ready"]["reason"] == "SecretNotFound" and "llm-key" in c["Degraded"]["message"]
+    assert ("Warning", "SecretNotFound") in [(e.type, e.reason) for e in d.events]
+    # The Secret is created, the pod starts: Stalled clears.
+    fine = run(
+        mserve(status=d.status, apiKeySecretRef={"name": "llm-key", "key": "key"}),
+        ServeObserved(deployment=available(deployment), service=service, fine_tune_job=succeeded_job()),
+    )
+    assert fine.status is not None and conds(fine.status)["Stalled"]["status"] == "False"
+    assert fine.status["state"] == "Serving"
