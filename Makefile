@@ -20,7 +20,7 @@ export TOKENIZERS_PARALLELISM := false
 .PHONY: setup demo dataset test lint typecheck unit integration e2e bench bench-smoke images clean help
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 setup: $(STAMPS)/python $(STAMPS)/vllm $(STAMPS)/helm $(STAMPS)/promtool ## install everything into .venv (idempotent)
 
