@@ -82,7 +82,7 @@ unit: setup ## the fast inner loop: unit tests only, no model, no server (well u
 integration: setup ## integration tests: real helm, promtool, vLLM, QLoRA and the emulated API server
 	$(PYTEST) --durations=10 tests/integration
 
-e2e: setup ## tests against the cluster in $$KUBECONFIG
+e2e: setup ## tests against the cluster in $KUBECONFIG
 	PATH=$(abspath $(BIN)):$$PATH $(PY) -m pytest -q tests/e2e
 
 bench: setup ## benchmarks (ratios against a baseline measured in the same run)
