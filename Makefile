@@ -20,7 +20,7 @@ export TOKENIZERS_PARALLELISM := false
 .PHONY: setup demo dataset test lint typecheck unit integration e2e bench bench-smoke images clean help
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 setup: $(STAMPS)/python $(STAMPS)/vllm $(STAMPS)/helm $(STAMPS)/promtool ## install everything into .venv (idempotent)
 
@@ -82,7 +82,7 @@ unit: setup ## the fast inner loop: unit tests only, no model, no server (well u
 integration: setup ## integration tests: real helm, promtool, vLLM, QLoRA and the emulated API server
 	$(PYTEST) --durations=10 tests/integration
 
-e2e: setup ## tests against the cluster in $$KUBECONFIG
+e2e: setup ## tests against the cluster in $KUBECONFIG
 	PATH=$(abspath $(BIN)):$$PATH $(PY) -m pytest -q tests/e2e
 
 bench: setup ## benchmarks (ratios against a baseline measured in the same run)

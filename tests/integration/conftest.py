@@ -1,10 +1,23 @@
-"""Fixtures shared by the integration suites that start vLLM (serving and the local run)."""
+"""Fixtures shared by the integration suites: one tiny pretrained model, the vLLM environment.
+
+The trainer, serving and local-run suites all start from the same tiny Llama (seed 0, 100
+pretraining steps); it is built once per test session, not once per suite.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_pretrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A briefly pretrained tiny Llama (read-only for every test), so greedy decoding is not a coin toss."""
+    from tradetune.training import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", seed=0, pretrain_steps=100)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ import yaml
 
 from tradetune.api import FineTuneJobStatus, TrainResult
 from tradetune.serving import free_port
-from tradetune.training import build_tiny_model
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +29,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workdir(tmp_path_factory: pytest.TempPathFactory, tiny_pretrained: Path) -> Path:
+    """Job files and outputs; the base model is the session's shared tiny model (linked, not rebuilt)."""
     root = tmp_path_factory.mktemp("run")
-    build_tiny_model(root / "tiny-base", seed=0, pretrain_steps=30)
+    (root / "tiny-base").symlink_to(tiny_pretrained, target_is_directory=True)
     return root
 
 

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from tradetune.serving import free_port
-from tradetune.training import build_tiny_model
 
 REPO = Path(__file__).resolve().parents[3]
 API_KEY = "test-key-123"
@@ -29,9 +28,9 @@ INSTRUCTION = "Explain the doji candlestick pattern."
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A briefly pretrained tiny Llama, so greedy decoding is not a coin toss between near-ties."""
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "merged", seed=0, pretrain_steps=100)
+def tiny_model(tiny_pretrained: Path) -> Path:
+    """The session's tiny pretrained Llama (tests/integration/conftest.py), served as a merged model."""
+    return tiny_pretrained
 
 
 @dataclass

@@ -26,7 +26,6 @@ import yaml
 from transformers import TrainerCallback
 
 from tradetune.api import FineTuneJob, TrainResult
-from tradetune.training import build_tiny_model
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -49,9 +48,9 @@ def random_llama(*, vocab_size: int, layers: int, pad_token_id: int | None = Non
 
 
 @pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny Llama pretrained on generic text (about 10 s on 2 cores)."""
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", seed=0, pretrain_steps=100)
+def tiny_base(tiny_pretrained: Path) -> Path:
+    """The session's tiny Llama pretrained on generic text (tests/integration/conftest.py)."""
+    return tiny_pretrained
 
 
 def job_document(base: Path, **training: Any) -> dict[str, Any]:
