@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 from pydantic.config import JsonDict
 
+from tradetune.api._access import API_KEY_DESCRIPTION, AUTH_DESCRIPTION, AuthMode, auth_rules
 from tradetune.api._common import (
     API_VERSION,
     DATE_TIME,
@@ -307,6 +308,8 @@ class EvaluationSpec(SpecModel):
 class PromoteSpec(SpecModel):
     """Serve the model with a ModelServe when the gate passes."""
 
+    rules = auth_rules(unless=("!self.create", lambda m: not m.create))
+
     model_serve: str = Field(
         description="Name of the ModelServe (same namespace) that should serve the model.",
         min_length=1,
@@ -319,6 +322,12 @@ class PromoteSpec(SpecModel):
             "Create the ModelServe (with default engine settings) when it does not exist; otherwise "
             "the existing ModelServe must name this job in model.fromFineTuneJob, and is updated."
         ),
+    )
+    auth: AuthMode = Field(
+        "apiKey", description="auth of a ModelServe this promotion creates: " + AUTH_DESCRIPTION
+    )
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        None, description="apiKeySecretRef of a ModelServe this promotion creates: " + API_KEY_DESCRIPTION
     )
 
 

@@ -293,16 +293,20 @@ class Runtime:
         child = builders.server_name(name)
         deployment = await api.get(kube.DEPLOYMENTS, namespace, child)
         service = await api.get(kube.SERVICES, namespace, child)
+        policy = await api.get(kube.NETWORKPOLICIES, namespace, child)
+        pods = await api.list(kube.PODS, namespace, f"{builders.MSERVE_LABEL}={name}") if deployment else []
         source = ((body.get("spec") or {}).get("model") or {}).get("fromFineTuneJob")
         ftj = await api.get(kube.FINETUNEJOBS, namespace, source) if isinstance(source, str) else None
         decision = rm.decide(
             body,
-            rm.ServeObserved(deployment=deployment, service=service, fine_tune_job=ftj),
+            rm.ServeObserved(
+                deployment=deployment, service=service, fine_tune_job=ftj, network_policy=policy, pods=pods
+            ),
             self.settings,
             self.now(),
         )
         for manifest in decision.create:
-            res = kube.DEPLOYMENTS if manifest["kind"] == "Deployment" else kube.SERVICES
+            res = _SERVE_CHILDREN[manifest["kind"]]
             try:
                 await api.create(res, namespace, manifest)
             except kube.ApiError as exc:
@@ -310,7 +314,7 @@ class Runtime:
                     raise
                 self.mserve.trigger(namespace, name, 1.0)
         for manifest in decision.patch:
-            res = kube.DEPLOYMENTS if manifest["kind"] == "Deployment" else kube.SERVICES
+            res = _SERVE_CHILDREN[manifest["kind"]]
             await api.patch(res, namespace, manifest["metadata"]["name"], _child_patch(manifest))
         if decision.status is not None:
             patched = await api.patch(
@@ -335,9 +339,17 @@ class Runtime:
     async def delete_modelserve(self, namespace: str, name: str) -> None:
         await self.api.delete(kube.DEPLOYMENTS, namespace, builders.server_name(name))
         await self.api.delete(kube.SERVICES, namespace, builders.server_name(name))
+        await self.api.delete(kube.NETWORKPOLICIES, namespace, builders.server_name(name))
         self.metrics.forget_modelserve(namespace, name)
         self.mserve.forget(namespace, name)
 
+
+# The kinds a ModelServe owns, by manifest kind.
+_SERVE_CHILDREN = {
+    "Deployment": kube.DEPLOYMENTS,
+    "Service": kube.SERVICES,
+    "NetworkPolicy": kube.NETWORKPOLICIES,
+}
 
 # Optional pod-spec fields: a merge patch must null them explicitly when the spec drops them.
 _OPTIONAL_POD_FIELDS = ("nodeSelector", "tolerations", "affinity", "priorityClassName")

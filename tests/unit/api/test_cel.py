@@ -35,7 +35,7 @@ def mserve(**spec: Any) -> Obj:
         "apiVersion": "tradetune.dev/v1alpha1",
         "kind": "ModelServe",
         "metadata": {"name": "srv"},
-        "spec": {"model": {"fromFineTuneJob": "job"}},
+        "spec": {"model": {"fromFineTuneJob": "job"}, "apiKeySecretRef": {"name": "key"}},
     }
     base["spec"].update(spec)
     return base

@@ -197,7 +197,10 @@ def _evaluated(**spec: Any) -> dict[str, Any]:
 
 def test_gate_failure_and_rerun_after_new_thresholds() -> None:
     status = _evaluated(result={"perplexity": 30.0})
-    d = run(ftj_body(status=status, promote={"modelServe": "llm", "create": True}), Observed(job=job()))
+    d = run(
+        ftj_body(status=status, promote={"modelServe": "llm", "create": True, "auth": "none"}),
+        Observed(job=job()),
+    )
     assert d.status is not None
     assert d.status["phase"] == "Failed"
     assert d.model_serve_create is None and d.model_serve_patch is None
@@ -212,14 +215,17 @@ def test_gate_failure_and_rerun_after_new_thresholds() -> None:
     )
 
     # Same generation again: settled, nothing to do.
-    same = run(ftj_body(status=d.status, promote={"modelServe": "llm", "create": True}), Observed(job=job()))
+    same = run(
+        ftj_body(status=d.status, promote={"modelServe": "llm", "create": True, "auth": "none"}),
+        Observed(job=job()),
+    )
     assert same.status is None and same.events == []
 
     # New thresholds (generation 2): re-gated from the recorded metrics, then promoted.
     body = ftj_body(
         generation=2,
         status=d.status,
-        promote={"modelServe": "llm", "create": True},
+        promote={"modelServe": "llm", "create": True, "auth": "none"},
         evaluation={"thresholds": {"perplexity": {"max": 40}}},
     )
     again = run(body, Observed(job=job()))

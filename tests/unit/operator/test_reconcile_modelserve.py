@@ -17,7 +17,7 @@ def mserve(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
         "apiVersion": "tradetune.dev/v1alpha1",
         "kind": "ModelServe",
         "metadata": {"name": "llm", "namespace": NS, "uid": "ms-uid", "generation": 1},
-        "spec": {"model": {"fromFineTuneJob": "pine"}, **spec},
+        "spec": {"model": {"fromFineTuneJob": "pine"}, "apiKeySecretRef": {"name": "llm-key"}, **spec},
     }
     if status is not None:
         body["status"] = status
@@ -56,7 +56,7 @@ def available(deployment: dict[str, Any], generation: int = 1) -> dict[str, Any]
 def test_waits_for_the_finetunejob_without_a_deployment() -> None:
     pending = ftj_body(status={"phase": "Running"})
     d = run(mserve(), ServeObserved(fine_tune_job=pending))
-    assert [m["kind"] for m in d.create] == ["Service"]
+    assert [m["kind"] for m in d.create] == ["Service", "NetworkPolicy"]
     assert d.status is not None
     c = conds(d.status)
     assert (c["Ready"]["status"], c["Ready"]["reason"]) == ("False", "FineTuneJobNotSucceeded")
@@ -75,10 +75,15 @@ def test_missing_finetunejob_is_degraded() -> None:
 def test_rollout_then_ready() -> None:
     d = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
     kinds = [m["kind"] for m in d.create]
-    assert kinds == ["Deployment", "Service"]
+    assert kinds == ["Deployment", "Service", "NetworkPolicy"]
     assert d.status is not None and conds(d.status)["Progressing"]["reason"] == "RolloutStarted"
-    deployment, service = d.create
-    observed = ServeObserved(deployment=available(deployment), service=service, fine_tune_job=succeeded_job())
+    deployment, service, policy = d.create
+    observed = ServeObserved(
+        deployment=available(deployment),
+        service=service,
+        network_policy=policy,
+        fine_tune_job=succeeded_job(),
+    )
     ready = run(mserve(status=d.status), observed)
     assert ready.create == [] and ready.patch == []
     assert ready.status is not None
@@ -97,10 +102,15 @@ def test_rollout_then_ready() -> None:
 
 def test_a_new_model_patches_the_deployment_and_waits_for_it() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, policy = first.create
     newer = succeeded_job()
     newer["metadata"]["generation"] = 2
-    d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=newer))
+    d = run(
+        mserve(),
+        ServeObserved(
+            deployment=available(deployment), service=service, network_policy=policy, fine_tune_job=newer
+        ),
+    )
     assert [m["kind"] for m in d.patch] == ["Deployment"]
     annotations = d.patch[0]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["tradetune.dev/model-revision"] == f"{UID}/2"
@@ -111,7 +121,8 @@ def test_a_new_model_patches_the_deployment_and_waits_for_it() -> None:
         {"replicas": 2, "updatedReplicas": 1, "availableReplicas": 1, "readyReplicas": 1}
     )
     mid = run(
-        mserve(status=d.status), ServeObserved(deployment=rolling, service=service, fine_tune_job=newer)
+        mserve(status=d.status),
+        ServeObserved(deployment=rolling, service=service, network_policy=policy, fine_tune_job=newer),
     )
     assert mid.status is not None and conds(mid.status)["Ready"]["reason"] == "RolloutInProgress"
     assert "1 old replicas left" in conds(mid.status)["Ready"]["message"]
@@ -119,7 +130,7 @@ def test_a_new_model_patches_the_deployment_and_waits_for_it() -> None:
 
 def test_progress_deadline_is_degraded() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, policy = first.create
     stuck = available(deployment)
     stuck["status"] = {
         "observedGeneration": 1,
@@ -127,15 +138,25 @@ def test_progress_deadline_is_degraded() -> None:
             {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "x"}
         ],
     }
-    d = run(mserve(), ServeObserved(deployment=stuck, service=service, fine_tune_job=succeeded_job()))
+    d = run(
+        mserve(),
+        ServeObserved(
+            deployment=stuck, service=service, network_policy=policy, fine_tune_job=succeeded_job()
+        ),
+    )
     assert d.status is not None and d.degraded
     assert conds(d.status)["Degraded"]["reason"] == "ProgressDeadlineExceeded"
 
 
 def test_deleted_finetunejob_keeps_the_running_deployment() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
-    d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=None))
+    deployment, service, policy = first.create
+    d = run(
+        mserve(),
+        ServeObserved(
+            deployment=available(deployment), service=service, network_policy=policy, fine_tune_job=None
+        ),
+    )
     assert d.create == [] and d.patch == []
     assert d.status is not None
     c = conds(d.status)
@@ -161,8 +182,13 @@ def test_model_path_needs_no_finetunejob() -> None:
 
 def test_finetunejob_being_deleted_counts_as_gone() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, policy = first.create
     going = succeeded_job()
     going["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
-    d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=going))
+    d = run(
+        mserve(),
+        ServeObserved(
+            deployment=available(deployment), service=service, network_policy=policy, fine_tune_job=going
+        ),
+    )
     assert d.status is not None and conds(d.status)["Degraded"]["reason"] == "FineTuneJobNotFound"
