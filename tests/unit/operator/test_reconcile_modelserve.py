@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from tests.unit.operator.fixtures import NS, SETTINGS, UID, ftj_body
 from tradetune.operator import builders
 from tradetune.operator.reconcile_modelserve import ServeDecision, ServeObserved, decide
@@ -192,3 +194,67 @@ def test_finetunejob_being_deleted_counts_as_gone() -> None:
         ),
     )
     assert d.status is not None and conds(d.status)["Degraded"]["reason"] == "FineTuneJobNotFound"
+
+
+def server_pod(container: dict[str, Any], name: str = "llm-vllm-abc") -> dict[str, Any]:
+    return {"metadata": {"name": name}, "status": {"containerStatuses": [{"name": "vllm", **container}]}}
+
+
+@pytest.mark.parametrize(
+    ("container", "reason", "said"),
+    [
+        (
+            {
+                "restartCount": 2,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 2, "reason": "Error", "message": "--model x: bad"}},
+            },
+            "CrashLoopBackOff",
+            "exit code 2: --model x: bad",
+        ),
+        (
+            {
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
+            },
+            "OOMKilled",
+            "out of memory",
+        ),
+        ({"state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}, "OOMKilled", "exit code 137"),
+        (
+            {
+                "state": {
+                    "waiting": {"reason": "CreateContainerConfigError", "message": 'secret "k" not found'}
+                }
+            },
+            "CreateContainerConfigError",
+            'secret "k" not found',
+        ),
+    ],
+)
+def test_failing_server_pods_make_the_modelserve_degraded(
+    container: dict[str, Any], reason: str, said: str
+) -> None:
+    first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
+    deployment, service, policy = first.create
+    starting = {**deployment, "status": {"replicas": 1, "updatedReplicas": 1}}
+    observed = ServeObserved(
+        deployment=starting,
+        service=service,
+        network_policy=policy,
+        fine_tune_job=succeeded_job(),
+        pods=[server_pod({"name": "other", "state": {}}), server_pod(container)],
+    )
+    d = run(mserve(status=first.status), observed)
+    assert d.status is not None and d.degraded
+    c = conds(d.status)
+    assert (c["Degraded"]["status"], c["Degraded"]["reason"]) == ("True", reason)
+    assert said in c["Degraded"]["message"] and "llm-vllm-abc" in c["Degraded"]["message"]
+    assert (c["Ready"]["reason"], c["Progressing"]["status"]) == (reason, "False")
+    assert ("Warning", reason) in [(e.type, e.reason) for e in d.events]
+    # A pod that is only starting is not a failure.
+    calm = run(
+        mserve(status=first.status),
+        ServeObserved(**{**observed.__dict__, "pods": [server_pod({"state": {"running": {}}})]}),
+    )
+    assert calm.status is not None and conds(calm.status)["Degraded"]["status"] == "False"
