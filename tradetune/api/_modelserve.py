@@ -6,9 +6,9 @@ Deployment when the job's model changes) or from a directory on a volume.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from tradetune.api._access import API_KEY_DESCRIPTION, AUTH_DESCRIPTION, AuthMode, auth_rules
 from tradetune.api._common import (
@@ -97,6 +97,14 @@ class ClientPeer(SpecModel):
     pod_selector: dict[str, str] | None = Field(
         None, description="Labels of the client pods; every pod of the selected namespaces when unset."
     )
+
+    @field_validator("namespace_selector", "pod_selector", mode="before")
+    @classmethod
+    def _prune_null_labels(cls, value: Any) -> Any:
+        """A null map value is pruned by the API server; do the same."""
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v is not None}
+        return value
 
 
 class NetworkSpec(SpecModel):

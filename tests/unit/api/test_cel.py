@@ -41,6 +41,12 @@ def mserve(**spec: Any) -> Obj:
     return base
 
 
+def keyless(**spec: Any) -> Obj:
+    base = mserve(**spec)
+    del base["spec"]["apiKeySecretRef"]
+    return base
+
+
 def bounds(**thresholds: Any) -> Obj:
     return {"thresholds": thresholds}
 
@@ -126,6 +132,24 @@ CASES: list[tuple[str, Obj, str | None]] = [
         "serve-volume-abs",
         mserve(volume={"claimName": "pvc", "subPath": "/x"}),
         "subPath must be a relative path",
+    ),
+    ("serve-without-key", keyless(), "set apiKeySecretRef to require an API key, or auth: none"),
+    ("serve-auth-none", keyless(auth="none"), None),
+    ("serve-none-with-key", mserve(auth="none"), "auth none takes no apiKeySecretRef"),
+    ("serve-peer", mserve(network={"allowFrom": [{"podSelector": {"app": "bot"}}]}), None),
+    ("serve-empty-peer", mserve(network={"allowFrom": [{}]}), "set namespaceSelector, podSelector or both"),
+    ("promote-create-without-key", ftj(promote={"modelServe": "s", "create": True}), "set apiKeySecretRef"),
+    (
+        "promote-create-key",
+        ftj(promote={"modelServe": "s", "create": True, "apiKeySecretRef": {"name": "k"}}),
+        None,
+    ),
+    ("promote-create-none", ftj(promote={"modelServe": "s", "create": True, "auth": "none"}), None),
+    ("promote-existing", ftj(promote={"modelServe": "s"}), None),
+    (
+        "promote-none-with-key",
+        ftj(promote={"modelServe": "s", "auth": "none", "apiKeySecretRef": {"name": "k"}}),
+        "auth none takes no apiKeySecretRef",
     ),
 ]
 

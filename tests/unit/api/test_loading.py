@@ -115,7 +115,7 @@ def test_multi_document_file(tmp_path: Path) -> None:
     assert lines == [
         f"{path}: document 2: spec.model: set exactly one of fromFineTuneJob or path (line 15)",
         f"{path}: document 3: (document): must be a mapping with apiVersion, kind, metadata and spec "
-        "(got list) (line 17)",
+        "(got list) (line 18)",
     ]
 
 
