@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 from pydantic.config import JsonDict
 
+from tradetune.api._access import API_KEY_DESCRIPTION, AUTH_DESCRIPTION, AuthMode, auth_rules
 from tradetune.api._common import (
     API_VERSION,
     DATE_TIME,
@@ -325,9 +326,6 @@ class ModelServeTemplate(SpecModel):
     )
     replicas: int | None = Field(None, description="Number of server pods (1 when unset).", ge=0, le=1000)
     engine: EngineSpec | None = Field(None, description="vLLM engine settings (the defaults when unset).")
-    api_key_secret_ref: SecretKeyRef | None = Field(
-        None, description="Secret holding the API key clients must send; the server is open when unset."
-    )
     volume: VolumeRef | None = Field(
         None, description="Volume the model is read from (the job's output volume when unset)."
     )
@@ -335,6 +333,8 @@ class ModelServeTemplate(SpecModel):
 
 class PromoteSpec(SpecModel):
     """Serve the model with a ModelServe when the gate passes."""
+
+    rules = auth_rules(unless=("!self.create", lambda m: not m.create))
 
     model_serve: str = Field(
         description="Name of the ModelServe (same namespace) that should serve the model.",
@@ -350,6 +350,12 @@ class PromoteSpec(SpecModel):
             "deleted is not created again until spec.promote changes (Promoted=False, "
             "ModelServeDeleted)."
         ),
+    )
+    auth: AuthMode = Field(
+        "apiKey", description="auth of a ModelServe this promotion creates: " + AUTH_DESCRIPTION
+    )
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        None, description="apiKeySecretRef of a ModelServe this promotion creates: " + API_KEY_DESCRIPTION
     )
     model_serve_template: ModelServeTemplate | None = Field(
         None, description="Serving settings of the ModelServe that create makes."

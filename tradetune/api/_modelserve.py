@@ -6,10 +6,11 @@ Deployment when the job's model changes) or from a directory on a volume.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
+from tradetune.api._access import API_KEY_DESCRIPTION, AUTH_DESCRIPTION, AuthMode, auth_rules
 from tradetune.api._common import (
     API_VERSION,
     DNS_LABEL,
@@ -23,7 +24,7 @@ from tradetune.api._common import (
     StatusModel,
     VolumeRef,
 )
-from tradetune.api._rules import Rule, exactly_one, has, needs
+from tradetune.api._rules import Rule, at_least_one, exactly_one, has, needs
 
 # Condition types of a ModelServe.
 MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded", "Stalled")
@@ -81,6 +82,45 @@ class EngineSpec(SpecModel):
     )
 
 
+class ClientPeer(SpecModel):
+    """Pods allowed to connect to the server, as a NetworkPolicy ingress peer (labels to match)."""
+
+    rules = (at_least_one("namespaceSelector", "podSelector"),)
+
+    namespace_selector: dict[str, str] | None = Field(
+        None,
+        description=(
+            "Labels of the namespaces the clients run in (e.g. kubernetes.io/metadata.name: apps); "
+            "the ModelServe's own namespace when unset."
+        ),
+    )
+    pod_selector: dict[str, str] | None = Field(
+        None, description="Labels of the client pods; every pod of the selected namespaces when unset."
+    )
+
+    @field_validator("namespace_selector", "pod_selector", mode="before")
+    @classmethod
+    def _prune_null_labels(cls, value: Any) -> Any:
+        """A null map value is pruned by the API server; do the same."""
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v is not None}
+        return value
+
+
+class NetworkSpec(SpecModel):
+    """Who may open a connection to the server pods (enforced by the cluster's NetworkPolicy)."""
+
+    allow_from: list[ClientPeer] = Field(
+        default_factory=list,
+        description=(
+            "Pods and namespaces allowed to connect; only pods of the ModelServe's own namespace when "
+            "empty. Needs a CNI that enforces NetworkPolicy (Calico, Cilium, ...)."
+        ),
+        max_length=32,
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
+
+
 class ModelServeSpec(SpecModel):
     """Desired state of a ModelServe."""
 
@@ -90,6 +130,7 @@ class ModelServeSpec(SpecModel):
             "mode adapter with model.path needs model.adapterPath",
             lambda m: m.mode != "adapter" or has(m.model, "fromFineTuneJob") or has(m.model, "adapterPath"),
         ),
+        *auth_rules(),
     )
 
     model: ModelSource = Field(description="The model to serve.")
@@ -110,8 +151,20 @@ class ModelServeSpec(SpecModel):
     resources: ResourcesSpec = Field(
         default_factory=ResourcesSpec, description="Resources of each server pod."
     )
-    api_key_secret_ref: SecretKeyRef | None = Field(
-        None, description="Secret holding the API key clients must send (as VLLM_API_KEY); open when unset."
+    auth: AuthMode = Field("apiKey", description=AUTH_DESCRIPTION)
+    api_key_secret_ref: SecretKeyRef | None = Field(None, description=API_KEY_DESCRIPTION)
+    public_metrics: bool = Field(
+        True,
+        description="Whether /metrics answers without the API key (for Prometheus); /health always does.",
+    )
+    max_request_bytes: int = Field(
+        1 << 20,
+        description="Largest request body the server accepts; bigger ones get 413 before they are read.",
+        ge=1024,
+        le=1 << 30,
+    )
+    network: NetworkSpec = Field(
+        default_factory=NetworkSpec, description="Which pods may connect (the operator's NetworkPolicy)."
     )
     volume: VolumeRef | None = Field(
         None, description="Volume the model artifacts live on (mounted read-only)."

@@ -15,6 +15,8 @@ from rich.console import Console
 
 from tradetune.cli._app import app
 from tradetune.errors import RuntimeFailure
+from tradetune.serving._body_limit import DEFAULT_MAX_BODY_BYTES
+from tradetune.serving._options import DEFAULT_READY_TIMEOUT
 
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -37,7 +39,15 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def serve(
     ctx: typer.Context,
     *,
-    model: Annotated[Path, typer.Option(help="Merged model directory, or the base model with --adapter.")],
+    model: Annotated[
+        Path,
+        typer.Option(
+            help=(
+                "Merged model directory, or the base model with --adapter. A hub id (org/name) is "
+                "looked up in the Hugging Face cache (HF_HOME), or downloaded when HF_HUB_OFFLINE=0."
+            )
+        ),
+    ],
     adapter: Annotated[
         Path | None, typer.Option(help="PEFT adapter directory: serve base + adapter (--enable-lora).")
     ] = None,
@@ -52,7 +62,23 @@ def serve(
     ] = None,
     tensor_parallel_size: Annotated[int | None, typer.Option(help="vLLM --tensor-parallel-size.")] = None,
     dtype: Annotated[str | None, typer.Option(help="vLLM --dtype (auto, float32, bfloat16, ...).")] = None,
-    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for the server to be ready.")] = 600.0,
+    revision: Annotated[
+        str | None, typer.Option(help="Hub revision (branch, tag or commit) when --model is a hub id.")
+    ] = None,
+    ready_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds start-up may take (a pod passes its startup-probe budget)."),
+    ] = DEFAULT_READY_TIMEOUT,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="Largest request body accepted; bigger ones get 413 before they are read.")
+    ] = DEFAULT_MAX_BODY_BYTES,
+    public_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--public-metrics/--private-metrics",
+            help="Whether /metrics answers without the API key (/health always does).",
+        ),
+    ] = True,
     quiet: Annotated[
         bool, typer.Option(help="Do not echo vLLM's log (it is still shown on failure).")
     ] = False,
@@ -60,8 +86,9 @@ def serve(
     """Serve a model with vLLM's OpenAI server, plus the guide's POST /generate.
 
     Answers /v1/completions, /v1/chat/completions, /v1/models, /generate, /health and /metrics.
-    Set VLLM_API_KEY to require `Authorization: Bearer <key>` on /v1 and /generate. Arguments
-    after `--` go to vLLM unchanged. Ctrl-C or SIGTERM stops the server and its engine.
+    Set VLLM_API_KEY to require `Authorization: Bearer <key>` on every route except /health
+    (and /metrics unless --private-metrics). Arguments after `--` go to vLLM unchanged.
+    Ctrl-C or SIGTERM stops the server and its engine.
     """
     from tradetune.serving import ServeOptions, VLLMServer, prepare
 
@@ -76,6 +103,10 @@ def serve(
             gpu_memory_utilization=gpu_memory_utilization,
             tensor_parallel_size=tensor_parallel_size,
             dtype=dtype,
+            revision=revision,
+            max_body_bytes=max_body_bytes,
+            public_metrics=public_metrics,
+            ready_timeout=ready_timeout,
             extra_args=tuple(ctx.args),
         )
     )
@@ -89,7 +120,7 @@ def serve(
                 console.status(f"starting vLLM on {options.model} ...") if quiet else contextlib.nullcontext()
             )
             with spinner:
-                server.wait_ready(timeout=ready_timeout)
+                server.wait_ready(timeout=options.ready_timeout)
             console.print(
                 f"[bold green]serving[/] {options.name} at {server.base_url}  "
                 f"(OpenAI API {server.base_url}/v1, POST {server.base_url}/generate, "

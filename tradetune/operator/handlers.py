@@ -4,7 +4,8 @@
   delete → delete its children (a finalizer holds the object until done); a timer reconciles
   objects that are still moving, as a safety net for missed events.
 - Job and Pod events (labelled `tradetune.dev/finetunejob`) → reconcile the owning FineTuneJob;
-  Deployment events (component server) → reconcile the owning ModelServe.
+  Deployment and server Pod events (component server) → reconcile the owning ModelServe, so
+  a crash-looping server shows as Degraded within seconds.
 - Running FineTuneJobs: a timer reads the trainer's progress from its log (progress_handlers.py).
 kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds only ours.
 """
@@ -32,6 +33,7 @@ FINALIZER = "tradetune.dev/finalizer"
 RESYNC_SECONDS = resync_seconds()
 MANAGED = {builders.MANAGED_BY_LABEL: builders.MANAGED_BY}
 CHILD_SELECTOR = f"{builders.FTJ_LABEL},{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
+POD_SELECTOR = f"{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"  # trainer and server pods
 SERVER_SELECTOR = f"{builders.COMPONENT_LABEL}=server,{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
 
 
@@ -54,7 +56,7 @@ def configure(settings: kopf.OperatorSettings, ours: Any) -> None:
     settings.watching.server_timeout = ours.watch_server_timeout
     settings.watching.client_timeout = ours.watch_client_timeout
     settings.watching.connect_timeout = 30
-    settings.watching.label_selectors["v1", "pods"] = CHILD_SELECTOR
+    settings.watching.label_selectors["v1", "pods"] = POD_SELECTOR
     settings.watching.label_selectors["batch/v1", "jobs"] = CHILD_SELECTOR
     settings.watching.label_selectors["apps/v1", "deployments"] = SERVER_SELECTOR
     settings.networking.request_timeout = 60
@@ -205,6 +207,13 @@ async def modelserve_deleted(namespace: str | None, name: str, labels: Any, memo
 @kopf.timer(GROUP, VERSION, "modelserves", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
 async def modelserve_resync(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
     _runtime(memo).mserve.trigger(str(namespace), name)
+
+
+@kopf.on.event("", "v1", "pods", labels={builders.MSERVE_LABEL: kopf.PRESENT, **MANAGED})
+async def server_pod_event(namespace: str | None, labels: Any, memo: Any, **_: Any) -> None:
+    runtime = getattr(memo, "tradetune", None)
+    if isinstance(runtime, Runtime):
+        runtime.mserve.trigger(str(namespace), labels[builders.MSERVE_LABEL])
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={builders.COMPONENT_LABEL: "server", **MANAGED})

@@ -110,6 +110,7 @@ PODS = Res("v1", "pods")
 SERVICES = Res("v1", "services")
 JOBS = Res("batch/v1", "jobs")
 DEPLOYMENTS = Res("apps/v1", "deployments")
+NETWORKPOLICIES = Res("networking.k8s.io/v1", "networkpolicies")
 
 
 def _decoded(data: Any) -> bytes:

@@ -4,6 +4,9 @@ The Deployment rolls with maxUnavailable 0, so the Ready condition only becomes 
 replica runs the current model; while a new model loads, the old pods keep answering.
 When the model cannot be resolved (the FineTuneJob is gone or has not succeeded), an existing
 Deployment is left serving what it serves and the ModelServe reports Degraded or waits.
+Server pods that cannot run (crash loop, OOM kill, missing Secret) make it Degraded at once,
+with the container's last message (see server_pods.py), instead of "rolling out" for an hour.
+A NetworkPolicy per ModelServe admits only the clients its spec names.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from tradetune.jobstatus import short
 from tradetune.operator import builders
 from tradetune.operator.bodies import api_object
 from tradetune.operator.ftj_status import Event
+from tradetune.operator.server_pods import server_failure
 from tradetune.operator.settings import OperatorSettings
 from tradetune.operator.trainer_pod import missing_secret
 
@@ -40,6 +44,7 @@ class ServeObserved:
     deployment: dict[str, Any] | None = None
     service: dict[str, Any] | None = None
     fine_tune_job: dict[str, Any] | None = None
+    network_policy: dict[str, Any] | None = None
     pods: list[dict[str, Any]] = field(default_factory=list)  # the server pods
 
 
@@ -200,11 +205,14 @@ def decide(
         elif _changed(deployment, desired):
             decision.patch.append(desired)
             rolling = True
-    svc = builders.with_spec_hash(builders.service(mserve))
-    if observed.service is None:
-        decision.create.append(svc)
-    elif _changed(observed.service, svc):
-        decision.patch.append(svc)
+    for have, want in (
+        (observed.service, builders.with_spec_hash(builders.service(mserve))),
+        (observed.network_policy, builders.with_spec_hash(builders.network_policy(mserve))),
+    ):
+        if have is None:
+            decision.create.append(want)
+        elif _changed(have, want):
+            decision.patch.append(want)
 
     if deployment is None and model is None and unresolved is not None:
         waiting = unresolved.reason == "FineTuneJobNotSucceeded"
@@ -227,6 +235,9 @@ def decide(
         state, reason, message = "progressing", "RolloutStarted", f"rolling out {model.model}"
     elif deployment is not None:
         state, reason, message = _deployment_state(deployment, mserve.spec.replicas)
+        failure = server_failure(observed.pods) if state != "ready" else None
+        if failure is not None:
+            state, (reason, message) = "degraded", failure
     else:  # unreachable: no Deployment and no model returned above
         state, reason, message = "progressing", "RolloutStarted", "creating the Deployment"
     new.rolling_out = served(mserve, model) if model is not None and state != "ready" else None

@@ -294,6 +294,7 @@ class Runtime:
         child = builders.server_name(name)
         deployment = await api.get(kube.DEPLOYMENTS, namespace, child)
         service = await api.get(kube.SERVICES, namespace, child)
+        policy = await api.get(kube.NETWORKPOLICIES, namespace, child)
         source = ((body.get("spec") or {}).get("model") or {}).get("fromFineTuneJob")
         ftj = await api.get(kube.FINETUNEJOBS, namespace, source) if isinstance(source, str) else None
         pods = (
@@ -305,12 +306,14 @@ class Runtime:
         )
         decision = rm.decide(
             body,
-            rm.ServeObserved(deployment=deployment, service=service, fine_tune_job=ftj, pods=pods),
+            rm.ServeObserved(
+                deployment=deployment, service=service, fine_tune_job=ftj, network_policy=policy, pods=pods
+            ),
             self.settings,
             self.now(),
         )
         for manifest in decision.create:
-            res = kube.DEPLOYMENTS if manifest["kind"] == "Deployment" else kube.SERVICES
+            res = _SERVE_CHILDREN[manifest["kind"]]
             try:
                 await api.create(res, namespace, manifest)
             except kube.ApiError as exc:
@@ -318,7 +321,7 @@ class Runtime:
                     raise
                 self.mserve.trigger(namespace, name, 1.0)
         for manifest in decision.patch:
-            res = kube.DEPLOYMENTS if manifest["kind"] == "Deployment" else kube.SERVICES
+            res = _SERVE_CHILDREN[manifest["kind"]]
             await api.patch(res, namespace, manifest["metadata"]["name"], _child_patch(manifest))
         if decision.status is not None:
             patched = await api.patch(
@@ -343,9 +346,17 @@ class Runtime:
     async def delete_modelserve(self, namespace: str, name: str) -> None:
         await self.api.delete(kube.DEPLOYMENTS, namespace, builders.server_name(name))
         await self.api.delete(kube.SERVICES, namespace, builders.server_name(name))
+        await self.api.delete(kube.NETWORKPOLICIES, namespace, builders.server_name(name))
         self.metrics.forget_modelserve(namespace, name)
         self.mserve.forget(namespace, name)
 
+
+# The kinds a ModelServe owns, by manifest kind.
+_SERVE_CHILDREN = {
+    "Deployment": kube.DEPLOYMENTS,
+    "Service": kube.SERVICES,
+    "NetworkPolicy": kube.NETWORKPOLICIES,
+}
 
 # Optional pod-spec fields: a merge patch must null them explicitly when the spec drops them.
 _OPTIONAL_POD_FIELDS = ("nodeSelector", "tolerations", "affinity", "priorityClassName")

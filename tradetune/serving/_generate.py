@@ -21,14 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tradetune.prompt import format_prompt
-
-# Types kept loose on purpose: starlette is present wherever vLLM runs, but this module must
-# import (and be type-checked) without it.
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Any
-Send = Any
-ASGIApp = Any
+from tradetune.serving._asgi import ASGIApp, Message, Receive, Scope, Send, request_path, send_json, send_raw
 
 GENERATE_PATH = "/generate"
 COMPLETIONS_PATH = "/v1/completions"
@@ -65,6 +58,28 @@ def validation_detail(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
+def served_context_length(app: Any) -> int | None:
+    """The context length the engine was started with (vLLM's `max_model_len`), if known."""
+    config = getattr(getattr(app, "state", None), "vllm_config", None)
+    length = getattr(getattr(config, "model_config", None), "max_model_len", None)
+    return int(length) if isinstance(length, int) else None
+
+
+def context_length_detail(request: GenerateRequest, context_length: int | None) -> list[dict[str, str]]:
+    """422 detail when max_tokens cannot fit the served context (the prompt needs a token too)."""
+    if context_length is None or request.max_tokens < context_length:
+        return []
+    return [
+        {
+            "loc": "max_tokens",
+            "msg": (
+                f"must be less than the served context length of {context_length} tokens, "
+                "which the prompt shares (ask for fewer tokens, or serve with a larger --max-model-len)"
+            ),
+        }
+    ]
+
+
 def served_adapter_name(app: Any) -> str | None:
     """The LoRA module to answer with in adapter mode; None means vLLM's default model."""
     args = getattr(getattr(app, "state", None), "args", None)
@@ -79,32 +94,35 @@ class GenerateMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))
-        if scope["type"] != "http" or path != GENERATE_PATH:
+        if scope["type"] != "http" or request_path(scope) != GENERATE_PATH:
             await self.app(scope, receive, send)
             return
         if scope.get("method") != "POST":
-            await _send_json(send, 405, {"detail": "Method Not Allowed: use POST /generate"})
+            await send_json(send, 405, {"detail": "Method Not Allowed: use POST /generate"})
             return
         raw = await _read_body(receive)
         try:
             request = GenerateRequest.model_validate_json(raw or b"{}")
         except ValidationError as exc:
-            await _send_json(send, 422, {"detail": validation_detail(exc)})
+            await send_json(send, 422, {"detail": validation_detail(exc)})
+            return
+        too_long = context_length_detail(request, served_context_length(scope.get("app")))
+        if too_long:
+            await send_json(send, 422, {"detail": too_long})
             return
         body = json.dumps(completion_body(request, served_adapter_name(scope.get("app")))).encode()
         status, headers, payload = await self._completions(scope, receive, body)
         if status != 200:
             # vLLM's own error (bad max_tokens, missing API key, ...) goes back unchanged.
-            await _send_raw(send, status, headers, payload)
+            await send_raw(send, status, headers, payload)
             return
         try:
             text = json.loads(payload)["choices"][0]["text"]
         except (ValueError, KeyError, IndexError, TypeError):
             # The client went away (vLLM cancelled the request) or vLLM answered oddly.
-            await _send_json(send, 502, {"detail": "vLLM returned no completion"})
+            await send_json(send, 502, {"detail": "vLLM returned no completion"})
             return
-        await _send_json(send, 200, {"response": text})
+        await send_json(send, 200, {"response": text})
 
     async def _completions(
         self, scope: Scope, receive: Receive, body: bytes
@@ -160,15 +178,3 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-async def _send_json(send: Send, status: int, content: Any) -> None:
-    payload = json.dumps(content).encode()
-    await _send_raw(send, status, [(b"content-type", b"application/json")], payload)
-
-
-async def _send_raw(send: Send, status: int, headers: list[tuple[bytes, bytes]], payload: bytes) -> None:
-    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-    headers.append((b"content-length", str(len(payload)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload, "more_body": False})

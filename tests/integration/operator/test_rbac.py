@@ -18,6 +18,7 @@ import yaml
 from tests.integration.operator.conftest import (
     FTJ,
     MSERVE,
+    NETWORKPOLICIES,
     NS,
     SERVICES,
     Cluster,
@@ -74,7 +75,12 @@ def test_the_documented_rbac_is_what_the_operator_uses(
 ) -> None:
     with operator.running():
         emulator.create(
-            FTJ, finetunejob("rb1", suspend=True, promote={"modelServe": "rb-llm", "create": True})
+            FTJ,
+            finetunejob(
+                "rb1",
+                suspend=True,
+                promote={"modelServe": "rb-llm", "create": True, "apiKeySecretRef": {"name": "llm-key"}},
+            ),
         )
         cluster.wait_phase("rb1", "Suspended")
         emulator.patch(FTJ, NS, "rb1", {"spec": {"suspend": False}})
@@ -105,20 +111,22 @@ def test_the_documented_rbac_is_what_the_operator_uses(
             ),
         )
 
-        # Someone edits the Service: the next reconcile puts it back.
-        emulator.patch(
-            SERVICES, NS, "rb-llm-vllm", {"metadata": {"annotations": {"tradetune.dev/spec-hash": "x"}}}
-        )
+        # Someone edits the Service and the NetworkPolicy: the next reconcile puts them back.
+        for kind in (SERVICES, NETWORKPOLICIES):
+            emulator.patch(
+                kind, NS, "rb-llm-vllm", {"metadata": {"annotations": {"tradetune.dev/spec-hash": "x"}}}
+            )
         cluster.deployment_available("rb-llm-vllm")
-        wait_for(
-            "service repaired",
-            lambda: (
-                (emulator.get(SERVICES, NS, "rb-llm-vllm") or {})["metadata"]["annotations"][
-                    "tradetune.dev/spec-hash"
-                ]
-                != "x"
-            ),
-        )
+        for kind in (SERVICES, NETWORKPOLICIES):
+            wait_for(
+                f"{kind} repaired",
+                lambda kind=kind: (  # type: ignore[misc]
+                    (emulator.get(kind, NS, "rb-llm-vllm") or {})["metadata"]["annotations"][
+                        "tradetune.dev/spec-hash"
+                    ]
+                    != "x"
+                ),
+            )
 
         emulator.delete(FTJ, NS, "rb1")
         emulator.delete(MSERVE, NS, "rb-llm")

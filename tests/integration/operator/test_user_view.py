@@ -34,7 +34,9 @@ def _handled(emulator: RunningEmulator, name: str, label: str) -> bool:
 
 
 def _serve(emulator: RunningEmulator, cluster: Cluster, name: str, **spec: Any) -> None:
-    emulator.create(FTJ, finetunejob(name, promote={"modelServe": f"{name}-llm", "create": True}, **spec))
+    emulator.create(
+        FTJ, finetunejob(name, promote={"modelServe": f"{name}-llm", "create": True, "auth": "none"}, **spec)
+    )
     pod = cluster.start_pod(name)
     cluster.finish_pod(name, pod, message=train_result())
     cluster.wait_phase(name, "Succeeded")
@@ -131,7 +133,9 @@ def test_events_come_in_the_order_things_happened_once_each(
         assert trained["message"] == "trainer: trained 20 steps; took train 12 s, evaluate 3 s."
         assert cluster.status("order")["timings"] == {"train": 12.5, "evaluate": 3.0}
 
-        emulator.create(FTJ, finetunejob("weak", promote={"modelServe": "weak-llm", "create": True}))
+        emulator.create(
+            FTJ, finetunejob("weak", promote={"modelServe": "weak-llm", "create": True, "auth": "none"})
+        )
         pod = cluster.start_pod("weak")
         cluster.finish_pod("weak", pod, message=train_result(perplexity=35.0))
         cluster.wait_phase("weak", "Failed")

@@ -1,4 +1,9 @@
-"""Adapter mode on real vLLM: `tradetune serve --model BASE --adapter DIR` (ModelServe mode adapter).
+"""Adapter mode on real vLLM: `tradetune serve --model ORG/NAME --adapter DIR` (ModelServe mode adapter).
+
+The base model is given as a hub id, as a FineTuneJob names it, and lies in a Hugging Face
+hub cache laid out as huggingface_hub writes it (`models--org--name/{blobs,refs,snapshots}`,
+files as symlinks to blobs) with `HF_HUB_OFFLINE=1`: the server must find the snapshot, as a
+ModelServe's pod does in the cache volume the trainer filled.
 
 The adapter is a PEFT LoRA saved as the trainer saves `adapter/`, with non-zero weights (PEFT's
 default init would leave the model unchanged) and rank 32, above vLLM's default
@@ -8,6 +13,8 @@ transformers + PEFT on the same adapter and differ from the base's.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ import pytest
 from tests.integration.serving.conftest import (
     INSTRUCTION,
     RunningServe,
+    cli,
     client,
     post,
     start_serve,
@@ -50,14 +58,44 @@ def adapter(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+HUB_ID = "acme/tiny-llama"
+COMMIT = "4f1c2e0b9d8a7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
+
+
+def hub_cache(model: Path, home: Path) -> Path:
+    """Lay `model` out as huggingface_hub's cache under HF_HOME=`home`; returns the snapshot dir."""
+    repo = home / "hub" / ("models--" + HUB_ID.replace("/", "--"))
+    snapshot = repo / "snapshots" / COMMIT
+    (repo / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for file in sorted(p for p in model.rglob("*") if p.is_file()):
+        data = file.read_bytes()
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        link = snapshot / file.relative_to(model)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(COMMIT)
+    return snapshot
+
+
+@pytest.fixture(scope="module")
+def hf_home(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("hf-home")
+    hub_cache(tiny_model, home)
+    return home
+
+
 @pytest.fixture(scope="module")
 def served_adapter(
-    tiny_model: Path, adapter: Path, vllm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    hf_home: Path, adapter: Path, vllm_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServe]:
     port = free_port()
     log = tmp_path_factory.mktemp("serve-adapter") / "serve.log"
-    args = ["--model", str(tiny_model), "--adapter", str(adapter), "--dtype", "float32"]
-    proc = start_serve([*args, "--served-model-name", "tuned"], vllm_env, log, port)
+    env = {**vllm_env, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
+    args = ["--model", HUB_ID, "--revision", "main", "--adapter", str(adapter), "--dtype", "float32"]
+    proc = start_serve([*args, "--served-model-name", "tuned"], env, log, port)
     try:
         yield RunningServe(proc, f"http://127.0.0.1:{port}", "tuned", log)
     except BaseException:
@@ -96,6 +134,17 @@ def test_models_lists_the_adapter_and_its_base(served_adapter: RunningServe) -> 
     models = {m.id: m for m in client(served_adapter).models.list().data}
     assert set(models) == {"tuned", "tuned-base"}
     assert getattr(models["tuned"], "parent", None) == "tuned-base"
+    # The hub id was resolved to its snapshot in the cache, offline.
+    assert str(getattr(models["tuned-base"], "root", "")).endswith(f"snapshots/{COMMIT}")
+
+
+def test_a_hub_id_missing_from_the_cache_exits_2_naming_the_flag(
+    hf_home: Path, adapter: Path, vllm_env: dict[str, str]
+) -> None:
+    env = {**vllm_env, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1"}
+    done = cli("serve", "--model", "acme/not-downloaded", "--adapter", str(adapter), env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "--model acme/not-downloaded" in done.stderr and "HF_HUB_OFFLINE=0" in done.stderr
 
 
 def test_adapter_greedy_output_equals_transformers_with_peft(

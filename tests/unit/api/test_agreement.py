@@ -56,7 +56,7 @@ spec:
     samples: 5
     maxItems: 50
     maxNewTokens: 64
-  promote: {modelServe: srv, create: true}
+  promote: {modelServe: srv, create: true, apiKeySecretRef: {name: key}}
   resources:
     profile: small
     gpus: 1
@@ -86,7 +86,11 @@ spec:
   engine: {image: vllm:1, maxModelLen: 2048, gpuMemoryUtilization: 0.8, tensorParallelSize: 1, dtype: auto,
            extraArgs: [--enforce-eager]}
   resources: {gpus: 1}
+  auth: apiKey
   apiKeySecretRef: {name: key}
+  publicMetrics: false
+  maxRequestBytes: 65536
+  network: {allowFrom: [{namespaceSelector: {team: a}, podSelector: {app: c}}]}
   volume: {claimName: models, subPath: m}
 """
 )

@@ -35,15 +35,24 @@ def mserve(**spec: Any) -> Obj:
         "apiVersion": "tradetune.dev/v1alpha1",
         "kind": "ModelServe",
         "metadata": {"name": "srv"},
-        "spec": {"model": {"fromFineTuneJob": "job"}},
+        "spec": {"model": {"fromFineTuneJob": "job"}, "apiKeySecretRef": {"name": "key"}},
     }
     base["spec"].update(spec)
+    return base
+
+
+def keyless(**spec: Any) -> Obj:
+    base = mserve(**spec)
+    del base["spec"]["apiKeySecretRef"]
     return base
 
 
 def bounds(**thresholds: Any) -> Obj:
     return {"thresholds": thresholds}
 
+
+# A gate any promoting job must have (FineTuneJobSpec's closed-gate rule).
+GATE = {"compareToBase": True}
 
 # (id, object, failure message expected or None)
 CASES: list[tuple[str, Obj, str | None]] = [
@@ -164,6 +173,32 @@ CASES: list[tuple[str, Obj, str | None]] = [
         "serve-volume-abs",
         mserve(volume={"claimName": "pvc", "subPath": "/x"}),
         "subPath must be a relative path",
+    ),
+    ("serve-without-key", keyless(), "set apiKeySecretRef to require an API key, or auth: none"),
+    ("serve-auth-none", keyless(auth="none"), None),
+    ("serve-none-with-key", mserve(auth="none"), "auth none takes no apiKeySecretRef"),
+    ("serve-peer", mserve(network={"allowFrom": [{"podSelector": {"app": "bot"}}]}), None),
+    ("serve-empty-peer", mserve(network={"allowFrom": [{}]}), "set namespaceSelector, podSelector or both"),
+    (
+        "promote-create-without-key",
+        ftj(promote={"modelServe": "s", "create": True}, evaluation=GATE),
+        "set apiKeySecretRef",
+    ),
+    (
+        "promote-create-key",
+        ftj(promote={"modelServe": "s", "create": True, "apiKeySecretRef": {"name": "k"}}, evaluation=GATE),
+        None,
+    ),
+    (
+        "promote-create-none",
+        ftj(promote={"modelServe": "s", "create": True, "auth": "none"}, evaluation=GATE),
+        None,
+    ),
+    ("promote-existing", ftj(promote={"modelServe": "s"}, evaluation=GATE), None),
+    (
+        "promote-none-with-key",
+        ftj(promote={"modelServe": "s", "auth": "none", "apiKeySecretRef": {"name": "k"}}, evaluation=GATE),
+        "auth none takes no apiKeySecretRef",
     ),
 ]
 

@@ -153,7 +153,7 @@ def test_crd_defaults_equal_model_defaults() -> None:
         "apiVersion": "tradetune.dev/v1alpha1",
         "kind": "ModelServe",
         "metadata": {"name": "s"},
-        "spec": {"model": {"path": "m"}},
+        "spec": {"model": {"path": "m"}, "apiKeySecretRef": {"name": "k"}},
     }
     server = apply_defaults(openapi("ModelServe"), serve)["spec"]
     model = parse_modelserve(serve).model_dump(by_alias=True, exclude_none=True, mode="json")["spec"]

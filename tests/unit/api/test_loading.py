@@ -103,7 +103,7 @@ def test_metadata_name_rules() -> None:
 
 def test_multi_document_file(tmp_path: Path) -> None:
     serve = "apiVersion: tradetune.dev/v1alpha1\nkind: ModelServe\n"
-    serve += "metadata: {name: srv}\nspec:\n  model: {path: m}\n"
+    serve += "metadata: {name: srv}\nspec:\n  model: {path: m}\n  auth: none\n"
     path = tmp_path / "all.yaml"
     path.write_text(GOOD + "---\n" + serve + "---\n")
     job, srv = load_documents(path)
@@ -115,7 +115,7 @@ def test_multi_document_file(tmp_path: Path) -> None:
     assert lines == [
         f"{path}: document 2: spec.model: set exactly one of fromFineTuneJob or path (line 15)",
         f"{path}: document 3: (document): must be a mapping with apiVersion, kind, metadata and spec "
-        "(got list) (line 17)",
+        "(got list) (line 18)",
     ]
 
 

@@ -24,7 +24,7 @@ spec:
   lora: {r: 8, targetModules: [q_proj]}
   training: {epochs: 1, learningRate: 0.001, earlyStopping: {patience: 2}}
   evaluation: {thresholds: {perplexity: {max: 20}}, compareToBase: true}
-  promote: {modelServe: srv, create: true}
+  promote: {modelServe: srv, create: true, auth: none}
   resources: {gpus: 1, cpu: 4, tolerations: [{key: a}], nodeSelector: {a: b}}
   output: {claimName: out, subPath: runs}
 """

@@ -47,7 +47,7 @@ FIXTURES: list[tuple[str, str, dict[str, Any]]] = [
     (
         "succeeded-promoted",
         succeeded(GOOD).to_termination_message(),
-        {"promote": {"modelServe": "llm", "create": True}},
+        {"promote": {"modelServe": "llm", "create": True, "auth": "none"}},
     ),
     (
         "gate-failed-threshold",
@@ -57,7 +57,7 @@ FIXTURES: list[tuple[str, str, dict[str, Any]]] = [
     (
         "gate-failed-vs-base",
         succeeded(GOOD.model_copy(update={"task_accuracy": 0.05})).to_termination_message(),
-        {"promote": {"modelServe": "llm", "create": True}},
+        {"promote": {"modelServe": "llm", "create": True, "auth": "none"}},
     ),
     ("gate-failed-not-measured", succeeded(EvalMetrics(perplexity=5.0)).to_termination_message(), {}),
     ("out-of-memory", failed("OutOfMemory", "CUDA out of memory at batch 1").to_termination_message(), {}),

@@ -35,6 +35,8 @@ def _succeeded(ftj: FineTuneJob) -> FineTuneJob:
 
 def _mserve(**spec: Any) -> ModelServe:
     body: dict[str, Any] = {"model": {"fromFineTuneJob": "pine"}}
+    if spec.get("auth") != "none":
+        body["apiKeySecretRef"] = {"name": "llm-key"}
     body.update(spec)
     return parse_modelserve(
         {
@@ -150,7 +152,7 @@ def test_training_job_validates_and_keeps_the_contract(spec: dict[str, Any]) -> 
     else:
         assert "nvidia.com/gpu" not in container["resources"]["limits"]
         volumes = {v["name"]: v for v in pod_spec["volumes"]}
-        assert volumes["output"] == {"name": "output", "emptyDir": {}}
+        assert volumes["output"] == {"name": "output", "emptyDir": {"sizeLimit": "64Gi"}}
 
 
 def test_no_secret_value_reaches_a_manifest() -> None:
@@ -197,8 +199,11 @@ def test_deployment_and_service_for_a_merged_model() -> None:
     assert container["args"] == [
         "serve", "--model", "/output/merged", "--served-model-name", "pine-7b", "--host", "0.0.0.0",
         "--port", "8000", "--max-model-len", "4096", "--gpu-memory-utilization", "0.9",
-        "--tensor-parallel-size", "1", "--dtype", "auto", "--", "--enforce-eager",
+        "--tensor-parallel-size", "1", "--dtype", "auto", "--ready-timeout", "1800", "--", "--enforce-eager",
     ]  # fmt: skip
+    # One start-up budget: the startup probe allows exactly what `tradetune serve` waits.
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] == builders.SERVER_STARTUP_SECONDS == 1800
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
     env = {e["name"]: e for e in container["env"]}
@@ -223,10 +228,94 @@ def test_adapter_mode_serves_base_plus_adapter() -> None:
     model = builders.resolve_model(ms, _succeeded(_ftj()))
     deployment = builders.deployment(ms, model, SETTINGS)
     _valid(deployment)
-    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args[:5] == ["serve", "--model", "mistralai/Mistral-7B-v0.1", "--adapter", "/output/adapter"]
-    env = {e["name"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    args = container["args"]
+    # The hub id and its revision: `tradetune serve` finds the snapshot in the cache volume.
+    assert args[:7] == [
+        "serve", "--model", "mistralai/Mistral-7B-v0.1", "--adapter", "/output/adapter", "--revision", "main",
+    ]  # fmt: skip
+    env = {e["name"]: e for e in container["env"]}
     assert "HF_TOKEN" in env
+    assert env["HF_HOME"]["value"] == "/cache"
+    assert "HF_HUB_OFFLINE" not in env  # the server reads the cache the trainer filled, offline
+    # The trainer fills the cache; the server only reads it.
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert volumes["cache"]["persistentVolumeClaim"] == {"claimName": "hf-cache", "readOnly": True}
+    assert mounts["cache"] == {"name": "cache", "mountPath": "/cache", "readOnly": True}
+
+
+def test_adapter_mode_without_a_cache_volume_lets_the_server_download() -> None:
+    ftj = _ftj()
+    ftj = ftj.model_copy(update={"spec": ftj.spec.model_copy(update={"cache": None})})
+    deployment = builders.deployment(
+        _mserve(mode="adapter"), builders.resolve_model(_mserve(mode="adapter"), _succeeded(ftj)), SETTINGS
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["HF_HUB_OFFLINE"] == "0"
+    assert env["HF_HOME"] == "/tmp/hf"
+    assert "cache" not in {m["name"] for m in container["volumeMounts"]}
+
+
+def test_adapter_mode_with_a_base_path_reads_it_in_the_cache_volume() -> None:
+    ftj = _ftj(baseModel={"path": "models/tiny"})
+    model = builders.resolve_model(_mserve(mode="adapter"), _succeeded(ftj))
+    assert (model.model, model.hub_revision) == ("/cache/models/tiny", None)
+
+
+def test_every_empty_dir_has_a_size_limit() -> None:
+    deployment = builders.deployment(
+        _mserve(), builders.resolve_model(_mserve(), _succeeded(_ftj())), SETTINGS
+    )
+    job = builders.training_job(_ftj(output=None, cache=None), SETTINGS)
+    for pod_spec in (deployment["spec"]["template"]["spec"], job["spec"]["template"]["spec"]):
+        empty = [v for v in pod_spec["volumes"] if "emptyDir" in v]
+        assert empty and all(v["emptyDir"].get("sizeLimit") for v in empty), empty
+    shm = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "dshm")
+    assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "2Gi"}
+
+
+def test_auth_and_request_limits_reach_the_server() -> None:
+    open_ms = _mserve(auth="none", publicMetrics=False, maxRequestBytes=65536)
+    deployment = builders.deployment(open_ms, builders.resolve_model(open_ms, _succeeded(_ftj())), SETTINGS)
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "VLLM_API_KEY" not in {e["name"] for e in container["env"]}
+    args = container["args"]
+    assert args[args.index("--max-body-bytes") + 1] == "65536"
+    assert "--private-metrics" in args
+
+
+def test_network_policy_admits_the_namespace_by_default_and_named_peers_only() -> None:
+    default = builders.network_policy(_mserve())
+    _valid(default)
+    assert default["metadata"]["name"] == "pine-llm-vllm"
+    assert default["metadata"]["ownerReferences"][0]["uid"] == "ms-uid"
+    spec = default["spec"]
+    assert spec["podSelector"]["matchLabels"]["tradetune.dev/modelserve"] == "pine-llm"
+    assert spec["policyTypes"] == ["Ingress"]
+    assert spec["ingress"] == [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 8000}]}]
+    named = builders.network_policy(
+        _mserve(
+            network={
+                "allowFrom": [
+                    {
+                        "namespaceSelector": {"kubernetes.io/metadata.name": "apps"},
+                        "podSelector": {"app": "bot"},
+                    },
+                    {"podSelector": {"role": "client"}},
+                ]
+            }
+        )
+    )
+    _valid(named)
+    assert named["spec"]["ingress"][0]["from"] == [
+        {
+            "podSelector": {"matchLabels": {"app": "bot"}},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "apps"}},
+        },
+        {"podSelector": {"matchLabels": {"role": "client"}}},
+    ]
 
 
 def test_model_path_on_a_volume() -> None:
@@ -258,14 +347,20 @@ def test_unresolvable_models(ftj: str | None, reason: str) -> None:
 
 
 def test_promotion_bodies() -> None:
-    ftj = _ftj(promote={"modelServe": "pine-llm", "create": True})
+    ftj = _ftj(promote={"modelServe": "pine-llm", "create": True, "apiKeySecretRef": {"name": "k"}})
     created = builders.model_serve_for_promotion(ftj, existing=None)
     assert created is not None
     # No template: the trainer's scheduling (here the defaults: one GPU) is reused.
     assert created["spec"] == {
         "model": {"fromFineTuneJob": "pine"},
         "resources": {"gpus": 1, "gpuResourceName": "nvidia.com/gpu"},
+        "auth": "apiKey",
+        "apiKeySecretRef": {"name": "k", "key": "token"},
     }
+    open_ftj = _ftj(promote={"modelServe": "pine-llm", "create": True, "auth": "none"})
+    opened = builders.model_serve_for_promotion(open_ftj, existing=None)
+    assert opened is not None and opened["spec"]["auth"] == "none"
+    assert "apiKeySecretRef" not in opened["spec"]
     assert (
         created["metadata"]["annotations"]["tradetune.dev/promoted-from"] == f"ml/pine uid={UID} generation=1"
     )
@@ -315,7 +410,7 @@ def _served_deployment(created: dict[str, Any]) -> dict[str, Any]:
 
 def test_created_model_serve_schedules_where_the_trainer_did() -> None:
     """The example job's nodes carry a NoSchedule taint: the server must tolerate it too."""
-    ftj = _ftj(promote={"modelServe": "pine-llm", "create": True}, resources=TAINTED)
+    ftj = _ftj(promote={"modelServe": "pine-llm", "create": True, "auth": "none"}, resources=TAINTED)
     created = builders.model_serve_for_promotion(ftj, existing=None)
     assert created is not None
     assert "memory" not in created["spec"]["resources"]  # the trainer's size is not the server's
@@ -329,10 +424,11 @@ def test_model_serve_template_gives_the_serving_settings() -> None:
         "resources": {"profile": "a100", "gpus": 2},
         "replicas": 2,
         "engine": {"maxModelLen": 4096},
-        "apiKeySecretRef": {"name": "llm-key", "key": "key"},
     }
+    promote = {"modelServe": "pine-llm", "create": True, "apiKeySecretRef": {"name": "llm-key", "key": "key"}}
     ftj = _ftj(
-        promote={"modelServe": "pine-llm", "create": True, "modelServeTemplate": template}, resources=TAINTED
+        promote={**promote, "modelServeTemplate": template},
+        resources=TAINTED,
     )
     created = builders.model_serve_for_promotion(ftj, existing=None)
     assert created is not None

@@ -24,7 +24,7 @@ from tradetune.operator.bodies import api_object
 
 T0 = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 DOC = Path(__file__).resolve().parents[3] / "docs" / "operator.md"
-PROMOTE = {"modelServe": "pine-llm", "create": True}
+PROMOTE = {"modelServe": "pine-llm", "create": True, "auth": "none"}
 
 
 def result_message(perplexity: float = 5.2) -> str:

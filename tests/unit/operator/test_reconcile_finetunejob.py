@@ -198,7 +198,10 @@ def _evaluated(**spec: Any) -> dict[str, Any]:
 
 def test_gate_failure_and_rerun_after_new_thresholds() -> None:
     status = _evaluated(result={"perplexity": 30.0})
-    d = run(ftj_body(status=status, promote={"modelServe": "llm", "create": True}), Observed(job=job()))
+    d = run(
+        ftj_body(status=status, promote={"modelServe": "llm", "create": True, "auth": "none"}),
+        Observed(job=job()),
+    )
     assert d.status is not None
     assert d.status["phase"] == "Failed"
     assert d.model_serve_create is None and d.model_serve_patch is None
@@ -213,14 +216,17 @@ def test_gate_failure_and_rerun_after_new_thresholds() -> None:
     )
 
     # Same generation again: settled, nothing to do.
-    same = run(ftj_body(status=d.status, promote={"modelServe": "llm", "create": True}), Observed(job=job()))
+    same = run(
+        ftj_body(status=d.status, promote={"modelServe": "llm", "create": True, "auth": "none"}),
+        Observed(job=job()),
+    )
     assert same.status is None and same.events == []
 
     # New thresholds (generation 2): re-gated from the recorded metrics, then promoted.
     body = ftj_body(
         generation=2,
         status=d.status,
-        promote={"modelServe": "llm", "create": True},
+        promote={"modelServe": "llm", "create": True, "auth": "none"},
         evaluation={"thresholds": {"perplexity": {"max": 40}}},
     )
     again = run(body, Observed(job=job()))
@@ -403,7 +409,7 @@ def test_stalled_clears_when_the_pod_fails_or_runs_on() -> None:
 
 def test_a_deleted_model_serve_is_recorded_and_not_created_again() -> None:
     status = _evaluated()
-    spec = {"promote": {"modelServe": "llm", "create": True}}
+    spec = {"promote": {"modelServe": "llm", "create": True, "auth": "none"}}
     created = run(ftj_body(status=status, **spec), Observed(job=job()))
     assert created.model_serve_create is not None and created.status is not None
     assert created.status["createdModelServe"]["name"] == "llm"
@@ -414,14 +420,21 @@ def test_a_deleted_model_serve_is_recorded_and_not_created_again() -> None:
     assert conds(gone.status)["Ready"]["status"] == "True"  # the job itself still succeeded
     again = run(ftj_body(status=gone.status, **spec), Observed(job=job()))
     assert again.model_serve_create is None and again.status is None
-    changed = {"promote": {"modelServe": "llm", "create": True, "modelServeTemplate": {"replicas": 2}}}
+    changed = {
+        "promote": {
+            "modelServe": "llm",
+            "create": True,
+            "auth": "none",
+            "modelServeTemplate": {"replicas": 2},
+        }
+    }
     asked = run(ftj_body(generation=2, status=gone.status, **changed), Observed(job=job()))
     assert asked.model_serve_create is not None and asked.model_serve_create["spec"]["replicas"] == 2
 
 
 def test_a_model_serve_being_deleted_counts_as_deleted() -> None:
     status = _evaluated()
-    spec = {"promote": {"modelServe": "llm", "create": True}}
+    spec = {"promote": {"modelServe": "llm", "create": True, "auth": "none"}}
     created = run(ftj_body(status=status, **spec), Observed(job=job()))
     assert created.model_serve_create is not None and created.status is not None
     dying = {
@@ -464,12 +477,16 @@ def test_trained_says_what_the_trainer_said_and_how_long_it_took() -> None:
 
 def test_gate_events_come_in_order_and_once() -> None:
     status = _evaluated(result={"perplexity": 30.0})
-    d = run(ftj_body(status=status, promote={"modelServe": "llm", "create": True}), Observed(job=job()))
+    d = run(
+        ftj_body(status=status, promote={"modelServe": "llm", "create": True, "auth": "none"}),
+        Observed(job=job()),
+    )
     assert [(e.type, e.reason) for e in d.events] == [
         ("Warning", "ThresholdsNotMet"),
         ("Warning", "GateFailed"),
     ]
     ok = run(
-        ftj_body(status=_evaluated(), promote={"modelServe": "llm", "create": True}), Observed(job=job())
+        ftj_body(status=_evaluated(), promote={"modelServe": "llm", "create": True, "auth": "none"}),
+        Observed(job=job()),
     )
     assert [e.reason for e in ok.events] == ["ThresholdsMet", "Promoted", "Succeeded"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from tests.unit.operator.fixtures import NS, SETTINGS, UID, ftj_body
 from tradetune.operator import builders
 from tradetune.operator.reconcile_modelserve import ServeDecision, ServeObserved, decide
@@ -17,7 +19,7 @@ def mserve(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
         "apiVersion": "tradetune.dev/v1alpha1",
         "kind": "ModelServe",
         "metadata": {"name": "llm", "namespace": NS, "uid": "ms-uid", "generation": 1},
-        "spec": {"model": {"fromFineTuneJob": "pine"}, **spec},
+        "spec": {"model": {"fromFineTuneJob": "pine"}, "apiKeySecretRef": {"name": "llm-key"}, **spec},
     }
     if status is not None:
         body["status"] = status
@@ -56,7 +58,7 @@ def available(deployment: dict[str, Any], generation: int = 1) -> dict[str, Any]
 def test_waits_for_the_finetunejob_without_a_deployment() -> None:
     pending = ftj_body(status={"phase": "Running"})
     d = run(mserve(), ServeObserved(fine_tune_job=pending))
-    assert [m["kind"] for m in d.create] == ["Service"]
+    assert [m["kind"] for m in d.create] == ["Service", "NetworkPolicy"]
     assert d.status is not None
     c = conds(d.status)
     assert (c["Ready"]["status"], c["Ready"]["reason"]) == ("False", "FineTuneJobNotSucceeded")
@@ -75,10 +77,15 @@ def test_missing_finetunejob_is_degraded() -> None:
 def test_rollout_then_ready() -> None:
     d = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
     kinds = [m["kind"] for m in d.create]
-    assert kinds == ["Deployment", "Service"]
+    assert kinds == ["Deployment", "Service", "NetworkPolicy"]
     assert d.status is not None and conds(d.status)["Progressing"]["reason"] == "RolloutStarted"
-    deployment, service = d.create
-    observed = ServeObserved(deployment=available(deployment), service=service, fine_tune_job=succeeded_job())
+    deployment, service, policy = d.create
+    observed = ServeObserved(
+        deployment=available(deployment),
+        service=service,
+        network_policy=policy,
+        fine_tune_job=succeeded_job(),
+    )
     ready = run(mserve(status=d.status), observed)
     assert ready.create == [] and ready.patch == []
     assert ready.status is not None
@@ -100,10 +107,15 @@ def test_rollout_then_ready() -> None:
 
 def test_a_new_model_patches_the_deployment_and_waits_for_it() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, _policy = first.create
     newer = succeeded_job()
     newer["metadata"]["generation"] = 2
-    d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=newer))
+    d = run(
+        mserve(),
+        ServeObserved(
+            deployment=available(deployment), service=service, network_policy=policy, fine_tune_job=newer
+        ),
+    )
     assert [m["kind"] for m in d.patch] == ["Deployment"]
     annotations = d.patch[0]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["tradetune.dev/model-revision"] == f"{UID}/2"
@@ -114,7 +126,8 @@ def test_a_new_model_patches_the_deployment_and_waits_for_it() -> None:
         {"replicas": 2, "updatedReplicas": 1, "availableReplicas": 1, "readyReplicas": 1}
     )
     mid = run(
-        mserve(status=d.status), ServeObserved(deployment=rolling, service=service, fine_tune_job=newer)
+        mserve(status=d.status),
+        ServeObserved(deployment=rolling, service=service, network_policy=policy, fine_tune_job=newer),
     )
     assert mid.status is not None and conds(mid.status)["Ready"]["reason"] == "RolloutInProgress"
     message = conds(mid.status)["Ready"]["message"]
@@ -128,7 +141,7 @@ def test_a_new_model_patches_the_deployment_and_waits_for_it() -> None:
 
 def test_the_status_shows_what_is_served_and_what_rolls_out() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, _policy = first.create
     ready = run(
         mserve(status=first.status),
         ServeObserved(deployment=available(deployment), service=service, fine_tune_job=succeeded_job()),
@@ -151,7 +164,7 @@ def test_the_status_shows_what_is_served_and_what_rolls_out() -> None:
 
 def test_progress_deadline_is_degraded() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, _policy = first.create
     stuck = available(deployment)
     stuck["status"] = {
         "observedGeneration": 1,
@@ -159,15 +172,25 @@ def test_progress_deadline_is_degraded() -> None:
             {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "x"}
         ],
     }
-    d = run(mserve(), ServeObserved(deployment=stuck, service=service, fine_tune_job=succeeded_job()))
+    d = run(
+        mserve(),
+        ServeObserved(
+            deployment=stuck, service=service, network_policy=policy, fine_tune_job=succeeded_job()
+        ),
+    )
     assert d.status is not None and d.degraded
     assert conds(d.status)["Degraded"]["reason"] == "ProgressDeadlineExceeded"
 
 
 def test_deleted_finetunejob_keeps_the_running_deployment() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
-    d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=None))
+    deployment, service, _policy = first.create
+    d = run(
+        mserve(),
+        ServeObserved(
+            deployment=available(deployment), service=service, network_policy=policy, fine_tune_job=None
+        ),
+    )
     assert d.create == [] and d.patch == []
     assert d.status is not None
     c = conds(d.status)
@@ -193,16 +216,21 @@ def test_model_path_needs_no_finetunejob() -> None:
 
 def test_finetunejob_being_deleted_counts_as_gone() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, _policy = first.create
     going = succeeded_job()
     going["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
-    d = run(mserve(), ServeObserved(deployment=available(deployment), service=service, fine_tune_job=going))
+    d = run(
+        mserve(),
+        ServeObserved(
+            deployment=available(deployment), service=service, network_policy=policy, fine_tune_job=going
+        ),
+    )
     assert d.status is not None and conds(d.status)["Degraded"]["reason"] == "FineTuneJobNotFound"
 
 
 def test_model_serve_column_messages_stay_within_80_characters() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, _policy = first.create
     stuck = available(deployment)
     stuck["status"] = {
         "observedGeneration": 1,
@@ -229,7 +257,7 @@ def _server_pod(waiting: dict[str, str]) -> dict[str, Any]:
 def test_a_missing_api_key_secret_stalls_instead_of_rolling_out_forever() -> None:
     body = mserve(apiKeySecretRef={"name": "llm-key", "key": "key"})
     first = run(body, ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service = first.create
+    deployment, service, _policy = first.create
     waiting = {"reason": "CreateContainerConfigError", "message": 'secret "llm-key" not found'}
     rolling = {
         **deployment,
@@ -254,3 +282,67 @@ def test_a_missing_api_key_secret_stalls_instead_of_rolling_out_forever() -> Non
     )
     assert fine.status is not None and conds(fine.status)["Stalled"]["status"] == "False"
     assert fine.status["state"] == "Serving"
+
+
+def server_pod(container: dict[str, Any], name: str = "llm-vllm-abc") -> dict[str, Any]:
+    return {"metadata": {"name": name}, "status": {"containerStatuses": [{"name": "vllm", **container}]}}
+
+
+@pytest.mark.parametrize(
+    ("container", "reason", "said"),
+    [
+        (
+            {
+                "restartCount": 2,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 2, "reason": "Error", "message": "--model x: bad"}},
+            },
+            "CrashLoopBackOff",
+            "exit code 2: --model x: bad",
+        ),
+        (
+            {
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
+            },
+            "OOMKilled",
+            "out of memory",
+        ),
+        ({"state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}, "OOMKilled", "exit code 137"),
+        (
+            {
+                "state": {
+                    "waiting": {"reason": "CreateContainerConfigError", "message": 'configmap "c" not found'}
+                }
+            },
+            "CreateContainerConfigError",
+            'configmap "c" not found',
+        ),
+    ],
+)
+def test_failing_server_pods_make_the_modelserve_degraded(
+    container: dict[str, Any], reason: str, said: str
+) -> None:
+    first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
+    deployment, service, _policy = first.create
+    starting = {**deployment, "status": {"replicas": 1, "updatedReplicas": 1}}
+    observed = ServeObserved(
+        deployment=starting,
+        service=service,
+        network_policy=policy,
+        fine_tune_job=succeeded_job(),
+        pods=[server_pod({"name": "other", "state": {}}), server_pod(container)],
+    )
+    d = run(mserve(status=first.status), observed)
+    assert d.status is not None and d.degraded
+    c = conds(d.status)
+    assert (c["Degraded"]["status"], c["Degraded"]["reason"]) == ("True", reason)
+    assert said in c["Degraded"]["message"] and "llm-vllm-abc" in c["Degraded"]["message"]
+    assert (c["Ready"]["reason"], c["Progressing"]["status"]) == (reason, "False")
+    assert ("Warning", reason) in [(e.type, e.reason) for e in d.events]
+    # A pod that is only starting is not a failure.
+    calm = run(
+        mserve(status=first.status),
+        ServeObserved(**{**observed.__dict__, "pods": [server_pod({"state": {"running": {}}})]}),
+    )
+    assert calm.status is not None and conds(calm.status)["Degraded"]["status"] == "False"

@@ -54,7 +54,7 @@ def finetunejob_statuses() -> list[dict[str, Any]]:
     statuses.append(evaluating.status)
     assert evaluating.status is not None
     gated = rf.decide(
-        ftj_body(status=evaluating.status, promote={"modelServe": "x", "create": True}),
+        ftj_body(status=evaluating.status, promote={"modelServe": "x", "create": True, "auth": "none"}),
         rf.Observed(job=job()),
         SETTINGS,
     )

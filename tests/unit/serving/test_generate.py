@@ -31,8 +31,13 @@ class FakeVLLM:
         await send({"type": "http.response.body", "body": data})
 
 
-def call(app: Any, method: str, path: str, body: bytes, *, lora: list[str] | None = None) -> tuple[int, Any]:
-    state = SimpleNamespace(args=SimpleNamespace(lora_modules=[SimpleNamespace(name=n) for n in lora or []]))
+def call(
+    app: Any, method: str, path: str, body: bytes, *, lora: list[str] | None = None, context: int = 2048
+) -> tuple[int, Any]:
+    state = SimpleNamespace(
+        args=SimpleNamespace(lora_modules=[SimpleNamespace(name=n) for n in lora or []]),
+        vllm_config=SimpleNamespace(model_config=SimpleNamespace(max_model_len=context)),
+    )
     scope = {
         "type": "http",
         "method": method,
@@ -95,3 +100,14 @@ def test_vllm_errors_pass_through_and_other_routes_are_untouched() -> None:
     assert status == 200 and inner.calls[0][0]["path"] == "/v1/completions"
     status, _ = call(FakeVLLM(), "GET", "/generate", b"")
     assert status == 405
+
+
+def test_max_tokens_beyond_the_served_context_is_422_naming_it() -> None:
+    inner = FakeVLLM()
+    status, body = call(inner, "POST", "/generate", b'{"instruction": "x", "max_tokens": 512}', context=512)
+    assert status == 422
+    assert [d["loc"] for d in body["detail"]] == ["max_tokens"]
+    assert "context length of 512 tokens" in body["detail"][0]["msg"]
+    assert inner.calls == []
+    status, _ = call(inner, "POST", "/generate", b'{"instruction": "x", "max_tokens": 511}', context=512)
+    assert status == 200

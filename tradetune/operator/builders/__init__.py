@@ -45,10 +45,12 @@ from tradetune.operator.builders.common import (
     with_spec_hash,
 )
 from tradetune.operator.builders.server import (
+    SERVER_STARTUP_SECONDS,
     ResolvedModel,
     UnresolvedModelError,
     deployment,
     endpoint,
+    network_policy,
     resolve_model,
     served_model_name,
     server_args,
@@ -78,6 +80,7 @@ __all__ = [
     "RUN_AS",
     "SERVER_CONTAINER",
     "SERVER_PORT",
+    "SERVER_STARTUP_SECONDS",
     "SPEC_HASH_ANNOTATION",
     "TRAINER_CONTAINER",
     "PodResources",
@@ -91,6 +94,7 @@ __all__ = [
     "job_name",
     "labels",
     "model_serve_for_promotion",
+    "network_policy",
     "owner_reference",
     "pod_security_context",
     "resolve_model",

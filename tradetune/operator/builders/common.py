@@ -180,11 +180,18 @@ def mount(name: str, path: str, *, sub_path: str | None = None, read_only: bool 
     return mount
 
 
+# Every emptyDir has a sizeLimit, so a runaway writer is evicted instead of filling the node's
+# disk (or, for the memory-backed /dev/shm, its RAM). /tmp holds HOME, compile caches and, when
+# no cache volume is given, the hub download of the model: it needs room for one model.
+TMP_SIZE_LIMIT = "64Gi"
+SHM_SIZE_LIMIT = "2Gi"
+
+
 def scratch_volumes() -> list[dict[str, Any]]:
     """Writable /tmp and /dev/shm under a read-only root filesystem (PyTorch needs shared memory)."""
     return [
-        {"name": "tmp", "emptyDir": {}},
-        {"name": "dshm", "emptyDir": {"medium": "Memory"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE_LIMIT}},
     ]
 
 

@@ -1,4 +1,4 @@
-"""The server's objects: what a ModelServe serves, the vLLM Deployment and its Service."""
+"""The server's objects: what a ModelServe serves, the vLLM Deployment, its Service and NetworkPolicy."""
 
 from __future__ import annotations
 
@@ -45,6 +45,18 @@ class ResolvedModel:
     revision: str | None = None
     hf_token_secret: tuple[str, str] | None = None
     cache: VolumeRef | None = None
+    hub_revision: str | None = None
+
+    @property
+    def from_hub(self) -> bool:
+        """The model is a hub id: the server finds it in the cache volume or downloads it."""
+        return self.hub_revision is not None
+
+
+# The server's whole start-up budget, in one place: the startup probe allows this long before
+# the kubelet restarts the container, and `tradetune serve --ready-timeout` waits as long.
+SERVER_STARTUP_SECONDS = 1800
+STARTUP_PROBE_PERIOD = 10
 
 
 def _under(root: str, path: str) -> str:
@@ -98,7 +110,8 @@ def resolve_model(mserve: ModelServe, ftj: FineTuneJob | None) -> ResolvedModel:
         base = ftj.spec.base_model
         token = base.token_secret_ref
         return ResolvedModel(
-            model=base.path if base.path else str(base.name),
+            # As the trainer reads it: a relative path is inside the cache volume.
+            model=_under(CACHE_DIR, base.path) if base.path else str(base.name),
             adapter=_under(OUTPUT_DIR, artifacts.adapter),
             volume=ftj.spec.output,
             mount_path=OUTPUT_DIR,
@@ -106,6 +119,7 @@ def resolve_model(mserve: ModelServe, ftj: FineTuneJob | None) -> ResolvedModel:
             revision=revision,
             hf_token_secret=(token.name, token.key) if token is not None else None,
             cache=ftj.spec.cache,
+            hub_revision=base.revision if base.name else None,
         )
     if not artifacts.merged:
         raise UnresolvedModelError("NoMergedModel", f"FineTuneJob {job!r} produced no merged model")
@@ -140,6 +154,10 @@ def server_args(mserve: ModelServe, model: ResolvedModel) -> list[str]:
         gpu_memory_utilization=engine.gpu_memory_utilization,
         tensor_parallel_size=engine.tensor_parallel_size,
         dtype=engine.dtype,
+        revision=model.hub_revision,
+        max_body_bytes=mserve.spec.max_request_bytes,
+        public_metrics=mserve.spec.public_metrics,
+        ready_timeout=SERVER_STARTUP_SECONDS,
         extra_args=tuple(engine.extra_args),
     )
     return ["serve", *tradetune_serve_args(options)]
@@ -166,7 +184,11 @@ def deployment(mserve: ModelServe, model: ResolvedModel, settings: OperatorSetti
         {"name": "VLLM_CACHE_ROOT", "value": "/tmp/vllm"},
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
     ]
-    if spec.api_key_secret_ref is not None:
+    if model.from_hub and model.cache is None:
+        # Nothing downloaded the base model where this pod can see it: the server fetches it
+        # itself (with HF_TOKEN for a gated model) into /tmp, which is sized for one model.
+        env.append({"name": "HF_HUB_OFFLINE", "value": "0"})
+    if spec.auth == "apiKey" and spec.api_key_secret_ref is not None:
         ref = spec.api_key_secret_ref
         env.append(
             {"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
@@ -186,8 +208,9 @@ def deployment(mserve: ModelServe, model: ResolvedModel, settings: OperatorSetti
         volumes.append(pvc_volume("artifacts", model.volume, read_only=True))
         mounts.append(mount("artifacts", model.mount_path, sub_path=model.volume.sub_path, read_only=True))
     if model.cache is not None:
-        volumes.append(pvc_volume("cache", model.cache, read_only=False))
-        mounts.append(mount("cache", CACHE_DIR, sub_path=model.cache.sub_path))
+        # The trainer fills the cache; the server only reads it (hub snapshots, base models).
+        volumes.append(pvc_volume("cache", model.cache, read_only=True))
+        mounts.append(mount("cache", CACHE_DIR, sub_path=model.cache.sub_path, read_only=True))
     probe_get = {"path": "/health", "port": "http"}
     container: dict[str, Any] = {
         "name": SERVER_CONTAINER,
@@ -197,11 +220,12 @@ def deployment(mserve: ModelServe, model: ResolvedModel, settings: OperatorSetti
         "args": server_args(mserve, model),
         "env": env,
         "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
-        # Loading weights can take many minutes: the startup probe allows 30 min before liveness applies.
+        # Loading weights can take many minutes: the startup probe allows SERVER_STARTUP_SECONDS
+        # before liveness applies, and `tradetune serve` waits exactly as long (server_args).
         "startupProbe": {
             "httpGet": probe_get,
-            "periodSeconds": 10,
-            "failureThreshold": 180,
+            "periodSeconds": STARTUP_PROBE_PERIOD,
+            "failureThreshold": SERVER_STARTUP_SECONDS // STARTUP_PROBE_PERIOD,
             "timeoutSeconds": 5,
         },
         "readinessProbe": {
@@ -269,6 +293,37 @@ def service(mserve: ModelServe) -> dict[str, Any]:
             "type": "ClusterIP",
             "selector": {INSTANCE_LABEL: name, COMPONENT_LABEL: "server", MSERVE_LABEL: name},
             "ports": [{"name": "http", "port": SERVER_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def network_policy(mserve: ModelServe) -> dict[str, Any]:
+    """Ingress to the server pods only from the peers the spec names (its own namespace by default).
+
+    The policy selects the server pods and allows their one port; every other connection is
+    dropped by the cluster's network plugin (one that enforces NetworkPolicy is required).
+    """
+    name, namespace, uid = mserve_identity(mserve)
+    peers: list[dict[str, Any]] = []
+    for peer in mserve.spec.network.allow_from or []:
+        entry: dict[str, Any] = {"podSelector": {"matchLabels": dict(peer.pod_selector or {})}}
+        if peer.namespace_selector is not None:
+            entry["namespaceSelector"] = {"matchLabels": dict(peer.namespace_selector)}
+        peers.append(entry)
+    if not peers:
+        peers = [{"podSelector": {}}]  # every pod of this namespace, nobody from outside it
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": object_meta(
+            server_name(name), namespace, labels(name, "server"), owner_reference("ModelServe", name, uid)
+        ),
+        "spec": {
+            "podSelector": {
+                "matchLabels": {INSTANCE_LABEL: name, COMPONENT_LABEL: "server", MSERVE_LABEL: name}
+            },
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": peers, "ports": [{"protocol": "TCP", "port": SERVER_PORT}]}],
         },
     }
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from tradetune.api import API_VERSION, FineTuneJob
+from tradetune.api import API_VERSION, FineTuneJob, PromoteSpec
 from tradetune.errors import require
 from tradetune.operator.builders.common import (
     CACHE_DIR,
@@ -14,6 +14,7 @@ from tradetune.operator.builders.common import (
     FTJ_LABEL,
     OUTPUT_DIR,
     PROMOTED_FROM_ANNOTATION,
+    TMP_SIZE_LIMIT,
     TRAINER_CONTAINER,
     config_map_name,
     container_security_context,
@@ -85,13 +86,13 @@ def training_job(ftj: FineTuneJob, settings: OperatorSettings) -> dict[str, Any]
         volumes.append(pvc_volume("output", spec.output, read_only=False))
         mounts.append(mount("output", OUTPUT_DIR, sub_path=spec.output.sub_path))
     else:
-        volumes.append({"name": "output", "emptyDir": {}})
+        volumes.append({"name": "output", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}})
         mounts.append(mount("output", OUTPUT_DIR))
     if spec.cache is not None:
         volumes.append(pvc_volume("cache", spec.cache, read_only=False))
         mounts.append(mount("cache", CACHE_DIR, sub_path=spec.cache.sub_path))
     else:
-        volumes.append({"name": "cache", "emptyDir": {}})
+        volumes.append({"name": "cache", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}})
         mounts.append(mount("cache", CACHE_DIR))
     container: dict[str, Any] = {
         "name": TRAINER_CONTAINER,
@@ -169,6 +170,8 @@ def model_serve_settings(ftj: FineTuneJob) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if template is not None:
         spec = template.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if promote is not None:
+        spec.update(_access(promote))
     if template is None or template.resources is None:
         trainer = ftj.spec.resources.model_dump(
             include=set(SCHEDULING_FIELDS), by_alias=True, exclude_none=True, mode="json"
@@ -202,3 +205,11 @@ def model_serve_for_promotion(ftj: FineTuneJob, *, existing: dict[str, Any] | No
         "metadata": {"labels": {FTJ_LABEL: name}, "annotations": {PROMOTED_FROM_ANNOTATION: stamp}},
         "spec": {"model": {"fromFineTuneJob": name, "path": None, "adapterPath": None}},
     }
+
+
+def _access(promote: PromoteSpec) -> dict[str, Any]:
+    """The created ModelServe's auth, as the promotion says (its rules make it a key or `none`)."""
+    if promote.api_key_secret_ref is None:
+        return {"auth": promote.auth}
+    ref = promote.api_key_secret_ref
+    return {"auth": promote.auth, "apiKeySecretRef": {"name": ref.name, "key": ref.key}}
