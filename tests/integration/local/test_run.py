@@ -64,7 +64,7 @@ def job(workdir: Path, thresholds: dict[str, Any], name: str = "mini") -> Path:
                 "maxItems": 6,
                 "maxNewTokens": 16,
             },
-            "promote": {"modelServe": "mini-served", "create": True},
+            "promote": {"modelServe": "mini-served", "create": True, "auth": "none"},
         },
     }
     path = workdir / f"{name}-{len(list(workdir.glob('*.yaml')))}.yaml"

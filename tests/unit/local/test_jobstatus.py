@@ -33,7 +33,7 @@ def spec(promote: bool = True, ppl_max: float = 50.0) -> FineTuneJobSpec:
         },
     }
     if promote:
-        body["promote"] = {"modelServe": "tiny-local", "create": True}
+        body["promote"] = {"modelServe": "tiny-local", "create": True, "auth": "none"}
     return parse_finetunejob(body, source="job.yaml").spec
 
 
