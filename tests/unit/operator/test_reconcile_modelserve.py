@@ -107,7 +107,7 @@ def test_rollout_then_ready() -> None:
 
 def test_a_new_model_patches_the_deployment_and_waits_for_it() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service, _policy = first.create
+    deployment, service, policy = first.create
     newer = succeeded_job()
     newer["metadata"]["generation"] = 2
     d = run(
@@ -164,7 +164,7 @@ def test_the_status_shows_what_is_served_and_what_rolls_out() -> None:
 
 def test_progress_deadline_is_degraded() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service, _policy = first.create
+    deployment, service, policy = first.create
     stuck = available(deployment)
     stuck["status"] = {
         "observedGeneration": 1,
@@ -184,7 +184,7 @@ def test_progress_deadline_is_degraded() -> None:
 
 def test_deleted_finetunejob_keeps_the_running_deployment() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service, _policy = first.create
+    deployment, service, policy = first.create
     d = run(
         mserve(),
         ServeObserved(
@@ -216,7 +216,7 @@ def test_model_path_needs_no_finetunejob() -> None:
 
 def test_finetunejob_being_deleted_counts_as_gone() -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service, _policy = first.create
+    deployment, service, policy = first.create
     going = succeeded_job()
     going["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
     d = run(
@@ -324,7 +324,7 @@ def test_failing_server_pods_make_the_modelserve_degraded(
     container: dict[str, Any], reason: str, said: str
 ) -> None:
     first = run(mserve(), ServeObserved(fine_tune_job=succeeded_job()))
-    deployment, service, _policy = first.create
+    deployment, service, policy = first.create
     starting = {**deployment, "status": {"replicas": 1, "updatedReplicas": 1}}
     observed = ServeObserved(
         deployment=starting,
