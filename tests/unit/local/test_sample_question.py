@@ -1,4 +1,4 @@
-"""The sample question of `tradetune run`: the one asked, else a learned family's item, else the first item."""
+"""The sample question of `tradetune run`: the one asked, a learned family's item, or the first item."""
 
 from __future__ import annotations
 
@@ -44,5 +44,6 @@ def test_an_item_of_a_learned_family_comes_before_the_first_item(tmp_path: Path)
     split = _split(tmp_path / "test.jsonl", {"instruction": "Explain a doji.", "response": "A doji ..."})
     learned = {"instruction": "Which pattern?", "response": "Answer: doji", "meta": {"answer": "doji"}}
     sample = sample_question(split, None, learned)
-    assert (sample.instruction, sample.reference, sample.record) == ("Which pattern?", "Answer: doji", learned)
+    assert (sample.instruction, sample.reference) == ("Which pattern?", "Answer: doji")
+    assert sample.record == learned
     assert sample_question(split, "Mine?", learned) == SampleQuestion("Mine?")
