@@ -246,7 +246,7 @@ def ask(base_url: str, model: str, instruction: str, max_tokens: int) -> str:
     return reply.choices[0].message.content or ""
 
 
-def evaluated_items(test_split: Path, job: FineTuneJob) -> list[dict[str, Any]]:
+def evaluated_items(test_split: Path, job: FineTuneJob) -> list[Mapping[str, Any]]:
     """The test items the trainer evaluated (its own selection rule), or [] without a readable split."""
     from tradetune.evaluation.suite import select_items
     from tradetune.training.data import read_jsonl
