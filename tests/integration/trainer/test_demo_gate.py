@@ -52,7 +52,7 @@ def test_the_demo_job_with_its_adapter_zeroed_fails_its_gate(tiny_base: Path, tm
 
     spec = load_finetunejob(DEMO_JOB).spec
     generate_spec = spec.dataset.generate
-    assert generate_spec is not None and spec.evaluation.thresholds.task_accuracy is not None
+    assert generate_spec is not None
     adapter = _zeroed_adapter(tiny_base, tmp_path / "adapter")
     merged = merge_adapter(
         str(tiny_base), adapter, tmp_path / "merged", AutoTokenizer.from_pretrained(str(tiny_base))
@@ -75,5 +75,6 @@ def test_the_demo_job_with_its_adapter_zeroed_fails_its_gate(tiny_base: Path, tm
         compare_to_base=spec.evaluation.compare_to_base,
     )
     assert not result.passed
-    verdicts = {v.metric: v for v in result.verdicts}
-    assert not verdicts["taskAccuracy"].passed, verdicts["taskAccuracy"].message
+    # An absolute bound stops it, not only the comparison with the base.
+    missed = [v.message for v in result.verdicts if "< min" in v.message or "> max" in v.message]
+    assert missed, [v.message for v in result.verdicts]
