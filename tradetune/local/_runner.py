@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from tradetune.api import (
 from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError, require
 from tradetune.jobstatus import Promotion, finetunejob_status
 from tradetune.local._files import read_status, write_status
+from tradetune.local._learned import families_table, family_scores, grade, learned_sample
 from tradetune.local._progress import StatusFileProgress
 from tradetune.metrics_table import status_table
 
@@ -62,6 +63,7 @@ class RunReport:
     status: FineTuneJobStatus
     sample_answer: str | None = None
     endpoint: str | None = None
+    sample_record: Mapping[str, Any] | None = None  # a test item of a family the model learned
 
 
 def default_output(job: FineTuneJob) -> Path:
@@ -143,7 +145,12 @@ def run_job(options: RunOptions, console: Any, progress: Callable[[], Any] | Non
     status = live.finish(finetunejob_status(result, spec, generation=generation, start_time=start))
     write_status(output, status)
     console.print(status_table(status))
+    items = evaluated_items(output / "data" / "test.jsonl", job)
+    scores = family_scores(items, status.metrics, status.base_metrics) if status.metrics else []
+    if scores:
+        console.print(families_table(scores))
     report = RunReport(job=job, output=output, status=status)
+    report.sample_record = learned_sample(items, scores)
     if status.gate is None or not status.gate.passed:
         summary = status.gate.summary if status.gate else "no metrics"
         raise RuntimeFailure(
@@ -208,11 +215,11 @@ def _serve(
             previous=report.status,
         ).model_copy(update={"progress": report.status.progress})
         write_status(report.output, report.status)
-        instruction, reference = sample_question(
-            report.output / "data" / "test.jsonl", options.sample_instruction
+        sample = sample_question(
+            report.output / "data" / "test.jsonl", options.sample_instruction, report.sample_record
         )
-        report.sample_answer = ask(server.base_url, name, instruction, spec.evaluation.max_new_tokens)
-        _print_sample(console, instruction, report.sample_answer, reference)
+        report.sample_answer = ask(server.base_url, name, sample.instruction, spec.evaluation.max_new_tokens)
+        _print_sample(console, sample, report.sample_answer)
         if options.exit_after_sample:
             return report
         console.print(
@@ -248,14 +255,42 @@ def ask(base_url: str, model: str, instruction: str, max_tokens: int) -> str:
     return reply.choices[0].message.content or ""
 
 
-def sample_question(test_split: Path, asked: str | None) -> tuple[str, str | None]:
-    """The sample question and its reference answer: the one asked, else the test split's first item.
+def evaluated_items(test_split: Path, job: FineTuneJob) -> list[Mapping[str, Any]]:
+    """The test items the trainer evaluated (its own selection rule), or [] without a readable split."""
+    from tradetune.evaluation.suite import select_items
+    from tradetune.records import read_jsonl
+    from tradetune.training.plan import evaluation_options
+
+    options = evaluation_options(job.spec)
+    try:
+        records = list(read_jsonl(test_split))
+    except InvalidInput:
+        return []
+    return select_items(records, options.max_items, options.seed)
+
+
+@dataclass(frozen=True)
+class SampleQuestion:
+    """The sample request: its question, and for a test item its reference answer and the item."""
+
+    instruction: str
+    reference: str | None = None
+    record: Mapping[str, Any] | None = None
+
+
+def sample_question(
+    test_split: Path, asked: str | None, learned: Mapping[str, Any] | None = None
+) -> SampleQuestion:
+    """The question asked, else an item of a family the model learned, else the test split's first item.
 
     A held-out item of the job's own tasks shows what the model learned, and its reference
-    answer shows what it should have said; the guide's PineScript question is the fallback.
+    answer (and, for a computed item, the grader's verdict) shows what it should have said;
+    the guide's PineScript question is the fallback.
     """
     if asked is not None:
-        return asked, None
+        return SampleQuestion(asked)
+    if learned is not None:
+        return SampleQuestion(learned["instruction"], learned["response"], learned)
     from tradetune.records import iter_jsonl
 
     try:
@@ -263,20 +298,24 @@ def sample_question(test_split: Path, asked: str | None) -> tuple[str, str | Non
     except InvalidInput:
         first = None
     if first is None:
-        return SAMPLE_INSTRUCTION, None
-    return first["instruction"], first["response"]
+        return SampleQuestion(SAMPLE_INSTRUCTION)
+    return SampleQuestion(first["instruction"], first["response"], first)
 
 
-def _print_sample(console: Any, instruction: str, answer: str, reference: str | None) -> None:
+def _print_sample(console: Any, sample: SampleQuestion, answer: str) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
     body = Text()
     body.append("question\n", style="bold")
-    body.append(instruction + "\n\n")
+    body.append(sample.instruction + "\n\n")
     body.append("answer of the served model\n", style="bold")
     body.append(answer or "(empty answer)")
-    if reference is not None:
+    if sample.reference is not None:
         body.append("\n\nreference answer (test split)\n", style="bold")
-        body.append(reference)
+        body.append(sample.reference)
+    verdict = grade(answer, sample.record) if sample.record is not None else None
+    if verdict is not None:
+        body.append("\n\ngrader: ", style="bold")
+        body.append(verdict.text(), style="green" if verdict.correct else "red")
     console.print(Panel(body, title="sample request", title_align="left"))

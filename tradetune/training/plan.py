@@ -22,6 +22,7 @@ from tradetune.training.recovery import MemoryConfig
 
 if TYPE_CHECKING:
     from tradetune.api import FineTuneJobSpec
+    from tradetune.evaluation.suite import EvalOptions
 
 DType = Literal["float32", "bfloat16", "float16"]
 
@@ -168,3 +169,21 @@ def packs_bins_as_rows(spec: FineTuneJobSpec, precision: Precision) -> bool:
     row of bins cheap; SDPA would attend over the whole row. On CUDA TRL's layout stays.
     """
     return spec.training.packing and precision.device == "cpu"
+
+
+def evaluation_options(spec: FineTuneJobSpec) -> EvalOptions:
+    """How the trainer evaluates a job: which test items, how many samples, how long generations are.
+
+    `tradetune run` selects the same items from the saved test split to show counts per family,
+    so both read the choice from here.
+    """
+    from tradetune.evaluation.suite import EvalOptions
+
+    ev = spec.evaluation
+    return EvalOptions(
+        samples=ev.samples,
+        max_items=ev.max_items,
+        max_new_tokens=ev.max_new_tokens,
+        max_length=max(spec.training.max_seq_length, 1024),
+        seed=spec.training.seed,
+    )

@@ -22,7 +22,7 @@ from tradetune.errors import InvalidInput, RuntimeFailure, TradeTuneError, requi
 from tradetune.progress import NullProgress, ProgressSink
 from tradetune.training.data import materialise, to_prompt_completion
 from tradetune.training.merge import merge_adapter, save_full_model, save_tokenizer
-from tradetune.training.plan import Precision, resolve_precision
+from tradetune.training.plan import Precision, evaluation_options, resolve_precision
 from tradetune.training.result import load_state, save_state, write_metrics, write_termination_message
 from tradetune.training.sft import run_sft
 
@@ -117,7 +117,7 @@ def _train(
     timer: _Timer,
     counters: dict[str, Any],
 ) -> TrainResult:
-    from tradetune.evaluation.suite import EvalOptions, evaluate_records, load_model
+    from tradetune.evaluation.suite import evaluate_records, load_model
 
     check_output_writable(output)
     state = load_state(output)
@@ -200,13 +200,7 @@ def _train(
     t = timer.lap("merge", t)
 
     ev = spec.evaluation
-    options = EvalOptions(
-        samples=ev.samples,
-        max_items=ev.max_items,
-        max_new_tokens=ev.max_new_tokens,
-        max_length=max(spec.training.max_seq_length, 1024),
-        seed=spec.training.seed,
-    )
+    options = evaluation_options(spec)
     load = functools.partial(
         load_model,
         token=token,

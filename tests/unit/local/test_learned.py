@@ -1,0 +1,63 @@
+"""Accuracy per family in counts beside chance and the commonest answer, the learned sample, the grader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradetune.api import EvalMetrics
+from tradetune.local._learned import FamilyScore, family_rows, family_scores, grade, learned_sample
+
+
+def _item(task: str, answer: Any, i: int) -> dict[str, Any]:
+    return {"task": task, "instruction": f"q{i}", "response": f"Answer: {answer}", "meta": {"answer": answer}}
+
+
+def _items() -> list[dict[str, Any]]:
+    # pattern: 4 yes/no (3 yes) and 4 labels out of 2 distinct ones (3 doji); sizing: 2 numbers;
+    # one knowledge item without an answer, which is not graded.
+    answers = ["yes", "yes", "no", "yes", "doji", "doji", "hammer", "doji"]
+    items = [_item("pattern_recognition", a, i) for i, a in enumerate(answers)]
+    items += [_item("position_sizing", 40, 8), _item("position_sizing", 12.5, 9)]
+    items.append({"task": "candlestick_knowledge", "instruction": "Explain", "response": "..."})
+    return items
+
+
+def test_counts_chance_and_commonest_answer_per_family() -> None:
+    tuned = EvalMetrics(task_accuracy_by_task={"pattern_recognition": 0.75, "position_sizing": 0.5})
+    base = EvalMetrics(task_accuracy_by_task={"pattern_recognition": 0.125, "position_sizing": 0.0})
+    scores = family_scores(_items(), tuned, base)
+    assert scores == [
+        # chance: 4 yes/no items x 1/2 + 4 label items x 1/2 (two labels used); commonest: 3 yes + 3 doji
+        FamilyScore("pattern_recognition", items=8, correct=6, base_correct=1, chance=4.0, commonest=6),
+        FamilyScore("position_sizing", items=2, correct=1, base_correct=0, chance=0.0, commonest=1),
+    ]
+    assert family_rows(scores)[0] == ("pattern_recognition", "1/8", "6/8", "4/8", "6/8")
+    assert [s.gain for s in scores] == [5, 1]
+
+
+def test_without_a_base_there_is_no_base_count_and_no_gain() -> None:
+    scores = family_scores(_items(), EvalMetrics(task_accuracy_by_task={"pattern_recognition": 1.0}), None)
+    assert scores[0].base_correct is None and scores[0].gain == 0
+    assert family_rows(scores)[0][1] == "-"
+    assert learned_sample(_items(), scores) is None
+
+
+def test_the_sample_comes_from_the_family_with_the_largest_gain() -> None:
+    tuned = EvalMetrics(task_accuracy_by_task={"pattern_recognition": 0.25, "position_sizing": 1.0})
+    base = EvalMetrics(task_accuracy_by_task={"pattern_recognition": 0.25, "position_sizing": 0.0})
+    sample = learned_sample(_items(), family_scores(_items(), tuned, base))
+    assert sample is not None and sample["instruction"] == "q8"
+    flat = EvalMetrics(task_accuracy_by_task={"pattern_recognition": 0.0, "position_sizing": 0.0})
+    assert learned_sample(_items(), family_scores(_items(), flat, flat)) is None
+
+
+def test_the_grader_reads_the_answer_line_like_the_evaluation() -> None:
+    item = _item("pattern_recognition", "inside bar", 0)
+    right = grade("The first rule that matches is inside bar.\nAnswer: Inside bar", item)
+    assert right is not None and right.correct
+    assert right.text() == "correct (Answer: Inside bar; reference: inside bar)"
+    wrong = grade("Answer: doji", item)
+    assert wrong is not None and not wrong.correct and wrong.text().startswith("wrong (Answer: doji")
+    silent = grade("no idea", item)
+    assert silent is not None and silent.text() == "wrong (no `Answer:` line; reference: inside bar)"
+    assert grade("Answer: x", {"instruction": "Explain", "response": "..."}) is None
