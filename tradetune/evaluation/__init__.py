@@ -5,6 +5,7 @@ Heavy libraries (torch, transformers, pynescript) are imported inside the functi
 """
 
 from tradetune.evaluation.accuracy import COMPUTED_TASKS, Accuracy, is_computed, task_accuracy
+from tradetune.evaluation.endpoint import Endpoint, evaluate_endpoint
 from tradetune.evaluation.generate import generate
 from tradetune.evaluation.perplexity import NllSums, Scored, encode_records, score
 from tradetune.evaluation.pine import (
@@ -33,6 +34,7 @@ __all__ = [
     "PINE_TASKS",
     "RATING_GUIDE",
     "Accuracy",
+    "Endpoint",
     "EvalOptions",
     "EvaluationReport",
     "ModelEvaluation",
@@ -40,6 +42,7 @@ __all__ = [
     "Scored",
     "encode_records",
     "evaluate",
+    "evaluate_endpoint",
     "evaluate_loaded",
     "evaluate_records",
     "extract_code",
