@@ -69,6 +69,8 @@ from tradetune.api._modelserve import (
     ServedModel,
 )
 from tradetune.api._result import TERMINATION_MESSAGE_LIMIT, Artifacts, EvalMetrics, TrainResult
+from tradetune.api._rollout import CandidateStatus, RolloutSpec, RolloutState
+from tradetune.api._verify import VERIFIED_METRICS, Tolerance, verify_live
 
 __all__ = [
     "API_VERSION",
@@ -81,10 +83,12 @@ __all__ = [
     "PHASES",
     "TASK_IDS",
     "TERMINATION_MESSAGE_LIMIT",
+    "VERIFIED_METRICS",
     "VERSION",
     "Artifacts",
     "BaseModelSpec",
     "Bound",
+    "CandidateStatus",
     "Condition",
     "ConditionStatus",
     "DatasetSpec",
@@ -109,9 +113,12 @@ __all__ = [
     "PromoteSpec",
     "QuantizationSpec",
     "ResourcesSpec",
+    "RolloutSpec",
+    "RolloutState",
     "SecretKeyRef",
     "ServedModel",
     "Thresholds",
+    "Tolerance",
     "TrainResult",
     "TrainingSpec",
     "VolumeRef",
@@ -135,4 +142,5 @@ __all__ = [
     "render_crds",
     "rfc3339",
     "set_condition",
+    "verify_live",
 ]

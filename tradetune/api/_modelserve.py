@@ -23,10 +23,11 @@ from tradetune.api._common import (
     StatusModel,
     VolumeRef,
 )
+from tradetune.api._rollout import CandidateStatus, RolloutSpec, RolloutState
 from tradetune.api._rules import Rule, exactly_one, has, needs
 
 # Condition types of a ModelServe.
-MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
+MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded", "Verified")
 
 
 class ModelSource(SpecModel):
@@ -116,6 +117,10 @@ class ModelServeSpec(SpecModel):
     volume: VolumeRef | None = Field(
         None, description="Volume the model artifacts live on (mounted read-only)."
     )
+    rollout: RolloutSpec = Field(
+        default_factory=RolloutSpec,
+        description="How a new model revision takes traffic: live verification, watch window, rollback.",
+    )
 
 
 class ServedModel(StatusModel):
@@ -138,7 +143,7 @@ class ModelServeStatus(StatusModel):
 
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, Progressing and Degraded.",
+        description="Ready, Progressing, Degraded and Verified (the live verification of the last revision).",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
     observed_generation: int | None = Field(None, description="metadata.generation this status describes.")
@@ -150,6 +155,16 @@ class ModelServeStatus(StatusModel):
     served_model: ServedModel | None = Field(None, description="What the ready replicas serve.")
     endpoint: str | None = Field(None, description="In-cluster base URL of the OpenAI-compatible API.")
     message: str | None = Field(None, description="Human-readable state.")
+    candidate: CandidateStatus | None = Field(
+        None, description="The revision being verified, or the last one refused, and why."
+    )
+    last_good_model: ServedModel | None = Field(
+        None,
+        description="The last model that passed verification and its watch window (the rollback target).",
+    )
+    rollout: RolloutState | None = Field(
+        None, description="Rollout bookkeeping, so a restarted operator resumes."
+    )
 
 
 class ModelServe(ObjectModel):
