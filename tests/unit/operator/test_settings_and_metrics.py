@@ -98,6 +98,7 @@ def test_metric_names_and_labels_match_the_contract() -> None:
     m.promoted("ml")
     m.reconcile_error("FineTuneJob")
     m.observe_modelserve("ml", "s", ready=1, desired=2, degraded=False)
+    m.rolled_back("ml", "s")
     found: dict[str, set[str]] = {}
     for family in m.registry.collect():
         for sample in family.samples:
@@ -106,7 +107,7 @@ def test_metric_names_and_labels_match_the_contract() -> None:
                 continue
             found.setdefault(base, set()).update(k for k in sample.labels if k != "le")
     contract = _contract_series()
-    assert len(contract) == 12
+    assert len(contract) == 13
     assert {name: labels for name, labels in found.items()} == contract
 
 
