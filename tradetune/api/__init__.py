@@ -70,7 +70,7 @@ from tradetune.api._modelserve import (
 )
 from tradetune.api._result import TERMINATION_MESSAGE_LIMIT, Artifacts, EvalMetrics, TrainResult
 from tradetune.api._rollout import CandidateStatus, RolloutSpec, RolloutState
-from tradetune.api._verify import VERIFIED_METRICS, Tolerance, verify_live
+from tradetune.api._verify import VERIFIED_METRICS, Tolerance, verified_condition, verify_live
 
 __all__ = [
     "API_VERSION",
@@ -142,5 +142,6 @@ __all__ = [
     "render_crds",
     "rfc3339",
     "set_condition",
+    "verified_condition",
     "verify_live",
 ]

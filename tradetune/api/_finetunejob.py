@@ -413,6 +413,12 @@ class FineTuneJobStatus(StatusModel):
     metrics: EvalMetrics | None = Field(None, description="Metrics of the tuned model.")
     base_metrics: EvalMetrics | None = Field(None, description="Metrics of the base model (compareToBase).")
     gate: GateResult | None = Field(None, description="Verdicts of the promotion gate.")
+    verification: GateResult | None = Field(
+        None,
+        description=(
+            "Verdicts of the live verification (`tradetune run`: the served model against these metrics)."
+        ),
+    )
     artifacts: Artifacts | None = Field(None, description="Where the outputs were written.")
     job_name: str | None = Field(None, description="Name of the trainer Job.")
     attempts: int = Field(0, description="Trainer pod runs so far.", ge=0)

@@ -110,3 +110,10 @@ def verify_live(live: EvalMetrics, recorded: EvalMetrics, tolerance: Tolerance |
     failed = [v.metric for v in verdicts if not v.passed]
     summary = f"Passed {len(verdicts)}/{len(verdicts)}" if not failed else "Failed: " + ", ".join(failed)
     return GateResult(passed=not failed, summary=summary, verdicts=verdicts)
+
+
+def verified_condition(result: GateResult) -> tuple[bool, str, str]:
+    """The Verified condition (status, reason, message) of a live verification, for every driver."""
+    if result.passed:
+        return True, "Verified", f"the live model answers as recorded: {result.summary}"
+    return False, "VerificationFailed", f"the live model does not answer as recorded: {result.summary}"

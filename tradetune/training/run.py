@@ -28,6 +28,7 @@ from tradetune.training.sft import run_sft
 
 if TYPE_CHECKING:
     from tradetune.api import FineTuneJobSpec
+    from tradetune.evaluation.suite import EvalOptions
 
 TOKEN_ENV = "HF_TOKEN"
 
@@ -44,6 +45,20 @@ class _Timer:
 
     def total(self) -> None:
         self.timings["total"] = round(time.monotonic() - self._start, 3)
+
+
+def evaluation_options(spec: FineTuneJobSpec) -> EvalOptions:
+    """The evaluation a job's spec asks for; the live verification of `tradetune run` uses the same."""
+    from tradetune.evaluation import suite
+
+    ev = spec.evaluation
+    return suite.EvalOptions(
+        samples=ev.samples,
+        max_items=ev.max_items,
+        max_new_tokens=ev.max_new_tokens,
+        max_length=max(spec.training.max_seq_length, 1024),
+        seed=spec.training.seed,
+    )
 
 
 def check_output_writable(output: Path) -> None:
@@ -117,7 +132,7 @@ def _train(
     timer: _Timer,
     counters: dict[str, Any],
 ) -> TrainResult:
-    from tradetune.evaluation.suite import EvalOptions, evaluate_records, load_model
+    from tradetune.evaluation.suite import evaluate_records, load_model
 
     check_output_writable(output)
     state = load_state(output)
@@ -201,13 +216,7 @@ def _train(
     t = timer.lap("merge", t)
 
     ev = spec.evaluation
-    options = EvalOptions(
-        samples=ev.samples,
-        max_items=ev.max_items,
-        max_new_tokens=ev.max_new_tokens,
-        max_length=max(spec.training.max_seq_length, 1024),
-        seed=spec.training.seed,
-    )
+    options = evaluation_options(spec)
     load = functools.partial(
         load_model,
         token=token,
