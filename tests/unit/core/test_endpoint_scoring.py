@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,66 @@ def test_api_base(url: str, base: str) -> None:
 def test_a_url_without_scheme_is_refused() -> None:
     with pytest.raises(InvalidInput, match="--endpoint svc:8000"):
         api_base("svc:8000")
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        ([], "--model: give a model directory, or --endpoint URL"),
+        (["--endpoint", "http://127.0.0.1:9", "--base", "x"], "--base: not available with --endpoint"),
+        (["--endpoint", "http://127.0.0.1:9", "--api", "grpc"], "--api grpc: use completions or chat"),
+        (["--endpoint", "127.0.0.1:9"], "--endpoint 127.0.0.1:9: give an http:// or https:// URL"),
+        (["--endpoint", "http://127.0.0.1:9", "--api-key-env", "TT_UNSET_KEY_VAR"], "TT_UNSET_KEY_VAR"),
+    ],
+)
+def test_evaluate_flags_are_checked_with_one_clear_message(
+    args: list[str],
+    text: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tradetune.cli import main
+
+    monkeypatch.delenv("TT_UNSET_KEY_VAR", raising=False)
+    monkeypatch.setenv("TRADETUNE_RESULT_PATH", str(tmp_path / "termination"))
+    data = tmp_path / "test.jsonl"
+    data.write_text('{"instruction": "a", "response": "b"}\n')
+    with pytest.raises(SystemExit) as done:
+        main(["evaluate", "--data", str(data), "--output", str(tmp_path / "e"), *args])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert text in err and "Traceback" not in err
+
+
+def test_an_unreachable_endpoint_is_exit_1_and_reported_in_the_termination_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tradetune.cli import main
+    from tradetune.serving import free_port
+
+    monkeypatch.setenv("TRADETUNE_RESULT_PATH", str(tmp_path / "termination"))
+    data = tmp_path / "test.jsonl"
+    data.write_text('{"instruction": "a", "response": "b"}\n')
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "evaluate",
+                "--endpoint",
+                url,
+                "--model",
+                "m",
+                "--data",
+                str(data),
+                "-o",
+                str(tmp_path / "e"),
+                "--json",
+            ]
+        )
+    assert done.value.code == 1
+    assert "cannot reach the server" in capsys.readouterr().err
+    result = json.loads((tmp_path / "termination").read_text())
+    assert (result["outcome"], result["reason"]) == ("Failed", "EndpointUnreachable")
