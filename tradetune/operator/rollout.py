@@ -17,6 +17,8 @@ Blue-green (default):
       previous deleted; ─fail─> RollingBack
 Recreate: the served Deployment is removed before the candidate starts; a failure redeploys
 the last good revision (the same RollingBack step, whose Deployment is then created anew).
+A revision that appears during the window waits for the window to end (one rollout at a time);
+one that appears while a candidate is verified replaces that candidate.
 """
 
 from __future__ import annotations
