@@ -9,6 +9,7 @@ condition); a failure stops the run before the sample is printed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ def verify_served(
     if status.metrics is None:
         return GateResult(passed=False, summary="Failed: the run recorded no metrics to compare with")
     options = evaluation_options(spec)
-    live_options = type(options)(**{**options.__dict__, "samples": 0})  # metrics only: no rating samples
+    live_options = dataclasses.replace(options, samples=0)  # metrics only: no rating samples
     endpoint = Endpoint(url=base_url, model=model, api_key=os.environ.get("VLLM_API_KEY"), concurrency=8)
     records = read_jsonl(output / "data" / "test.jsonl")
     report = evaluate_endpoint(records, endpoint, options=live_options, progress=progress)
