@@ -87,6 +87,8 @@ from tradetune.api._progress import (
     running_phase,
 )
 from tradetune.api._result import TERMINATION_MESSAGE_LIMIT, Artifacts, EvalMetrics, TrainResult
+from tradetune.api._rollout import CandidateStatus, RolloutSpec, RolloutState
+from tradetune.api._verify import VERIFIED_METRICS, Tolerance, verified_condition, verify_live
 
 __all__ = [
     "API_VERSION",
@@ -102,10 +104,12 @@ __all__ = [
     "STAGES",
     "TASK_IDS",
     "TERMINATION_MESSAGE_LIMIT",
+    "VERIFIED_METRICS",
     "VERSION",
     "Artifacts",
     "BaseModelSpec",
     "Bound",
+    "CandidateStatus",
     "Condition",
     "ConditionStatus",
     "CreatedModelServe",
@@ -137,10 +141,13 @@ __all__ = [
     "PromoteSpec",
     "QuantizationSpec",
     "ResourcesSpec",
+    "RolloutSpec",
+    "RolloutState",
     "SecretKeyRef",
     "ServedModel",
     "Stage",
     "Thresholds",
+    "Tolerance",
     "TrainResult",
     "TrainingSpec",
     "VolumeRef",
@@ -170,4 +177,6 @@ __all__ = [
     "rfc3339",
     "running_phase",
     "set_condition",
+    "verified_condition",
+    "verify_live",
 ]

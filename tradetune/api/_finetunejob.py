@@ -463,6 +463,12 @@ class FineTuneJobStatus(StatusModel):
     metrics: EvalMetrics | None = Field(None, description="Metrics of the tuned model.")
     base_metrics: EvalMetrics | None = Field(None, description="Metrics of the base model (compareToBase).")
     gate: GateResult | None = Field(None, description="Verdicts of the promotion gate.")
+    verification: GateResult | None = Field(
+        None,
+        description=(
+            "Verdicts of the live verification (`tradetune run`: the served model against these metrics)."
+        ),
+    )
     artifacts: Artifacts | None = Field(None, description="Where the outputs were written.")
     timings: dict[str, float] | None = Field(
         None, description="Seconds the trainer spent per phase (e.g. data, train, merge, evaluate, total)."

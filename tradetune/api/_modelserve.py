@@ -24,10 +24,11 @@ from tradetune.api._common import (
     StatusModel,
     VolumeRef,
 )
+from tradetune.api._rollout import CandidateStatus, RolloutSpec, RolloutState
 from tradetune.api._rules import Rule, at_least_one, exactly_one, has, needs
 
 # Condition types of a ModelServe.
-MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded", "Stalled")
+MODELSERVE_CONDITION_TYPES = ("Ready", "Progressing", "Degraded", "Stalled", "Verified")
 
 
 class ModelSource(SpecModel):
@@ -169,6 +170,10 @@ class ModelServeSpec(SpecModel):
     volume: VolumeRef | None = Field(
         None, description="Volume the model artifacts live on (mounted read-only)."
     )
+    rollout: RolloutSpec = Field(
+        default_factory=RolloutSpec,
+        description="How a new model revision takes traffic: live verification, watch window, rollback.",
+    )
 
 
 ServeState = Literal["Waiting", "RollingOut", "Serving", "Degraded", "Failed"]
@@ -197,7 +202,10 @@ class ModelServeStatus(StatusModel):
 
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, Progressing, Degraded and Stalled (a server pod waits for a missing Secret).",
+        description=(
+            "Ready, Progressing, Degraded, Stalled (a server pod waits for a missing Secret) and Verified "
+            "(the live verification of the last revision)."
+        ),
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
     observed_generation: int | None = Field(None, description="metadata.generation this status describes.")
@@ -222,6 +230,16 @@ class ModelServeStatus(StatusModel):
     )
     endpoint: str | None = Field(None, description="In-cluster base URL of the OpenAI-compatible API.")
     message: str | None = Field(None, description="Human-readable state.")
+    candidate: CandidateStatus | None = Field(
+        None, description="The revision being verified, or the last one refused, and why."
+    )
+    last_good_model: ServedModel | None = Field(
+        None,
+        description="The last model that passed verification and its watch window (the rollback target).",
+    )
+    rollout: RolloutState | None = Field(
+        None, description="Rollout bookkeeping, so a restarted operator resumes."
+    )
 
 
 class ModelServe(ObjectModel):

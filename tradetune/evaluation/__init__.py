@@ -5,6 +5,7 @@ Heavy libraries (torch, transformers, pynescript) are imported inside the functi
 """
 
 from tradetune.evaluation.accuracy import COMPUTED_TASKS, Accuracy, is_computed, task_accuracy
+from tradetune.evaluation.endpoint import Endpoint, evaluate_endpoint
 from tradetune.evaluation.generate import generate
 from tradetune.evaluation.perplexity import NllSums, Scored, encode_records, score
 from tradetune.evaluation.pine import (
@@ -40,6 +41,7 @@ __all__ = [
     "RATING_GUIDE",
     "Accuracy",
     "CheckResult",
+    "Endpoint",
     "EvalOptions",
     "EvaluationReport",
     "Finding",
@@ -51,6 +53,7 @@ __all__ = [
     "check_programs",
     "encode_records",
     "evaluate",
+    "evaluate_endpoint",
     "evaluate_loaded",
     "evaluate_records",
     "extract_code",

@@ -215,6 +215,7 @@ def _serve(
             previous=report.status,
         ).model_copy(update={"progress": report.status.progress})
         write_status(report.output, report.status)
+        _verify_live(report, server.base_url, name, generation, console)
         sample = sample_question(
             report.output / "data" / "test.jsonl", options.sample_instruction, report.sample_record
         )
@@ -239,6 +240,30 @@ def _serve(
         return report
     finally:
         server.stop()
+
+
+def _verify_live(report: RunReport, base_url: str, name: str, generation: int, console: Any) -> None:
+    """Check the served model against the offline metrics; a failure stops the run (status says why)."""
+    from tradetune.local._verify import verdict_table, verify_served, with_verification
+    from tradetune.progress import default_progress
+
+    progress = default_progress()
+    try:
+        result = verify_served(
+            base_url, name, report.job.spec, report.status, report.output, progress=progress
+        )
+    finally:
+        progress.close()
+    report.status = with_verification(report.status, result, generation)
+    write_status(report.output, report.status)
+    console.print(verdict_table(result))
+    if not result.passed:
+        raise RuntimeFailure(
+            f"the served model does not answer as the offline evaluation measured ({result.summary}); "
+            f"check the served directory and {report.output / 'serve.log'}. "
+            f"Details: {report.output / 'status.yaml'}",
+            reason="VerificationFailed",
+        )
 
 
 def ask(base_url: str, model: str, instruction: str, max_tokens: int) -> str:

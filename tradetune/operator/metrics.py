@@ -119,6 +119,12 @@ class OperatorMetrics:
             ["namespace", "name"],
             registry=r,
         )
+        self.ms_rollbacks = Counter(
+            "tradetune_modelserve_rollbacks",
+            "Rollouts that moved traffic back to the last good model (crash loop or failed re-verification).",
+            ["namespace", "name"],
+            registry=r,
+        )
         self._phases: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
         self._server: Any = None
@@ -196,6 +202,9 @@ class OperatorMetrics:
 
     def promoted(self, namespace: str) -> None:
         self.promotions.labels(namespace).inc()
+
+    def rolled_back(self, namespace: str, name: str) -> None:
+        self.ms_rollbacks.labels(namespace, name).inc()
 
     def reconcile_error(self, kind: str) -> None:
         self.reconcile_errors.labels(kind).inc()

@@ -20,6 +20,7 @@ REQUIRED = {
     "FineTuneJobStuck",
     "ModelServeNotReady",
     "ModelServeDegraded",
+    "ModelServeRolledBack",
     "OperatorDown",
     "OperatorReconcileErrors",
 }

@@ -127,6 +127,15 @@ def test_run_trains_gates_serves_and_answers_a_sample(
     assert types["Promoted"] == ("True", "ServedLocally")
     assert types["Trained"] == ("True", "TrainingSucceeded")
     assert status.metrics is not None and status.metrics.perplexity is not None
+    # vLLM was verified live against the offline metrics before the sample was printed.
+    assert types["Verified"] == ("True", "Verified")
+    assert status.verification is not None and status.verification.passed
+    ppl = next(v for v in status.verification.verdicts if v.metric == "perplexity")
+    assert (
+        ppl.value is not None
+        and abs(ppl.value - status.metrics.perplexity) <= 0.01 * status.metrics.perplexity
+    )
+    assert result.stdout.index("live verification") < result.stdout.index("reference answer (test split)")
     assert (
         status.artifacts is not None
         and (output / (status.artifacts.merged or "merged") / "config.json").is_file()
