@@ -151,8 +151,9 @@ class DatasetSpec(SpecModel):
     path: str | None = Field(
         None,
         description=(
-            "Directory with train.jsonl, val.jsonl and test.jsonl (one record per line, see the dataset "
-            "contract); relative paths resolve like baseModel.path."
+            "Directory with train.jsonl, val.jsonl and test.jsonl: one record per line, as "
+            "instruction/response, OpenAI chat messages or AutoTrain text (see the dataset contract); "
+            "relative paths resolve like baseModel.path."
         ),
         min_length=1,
         max_length=1024,
