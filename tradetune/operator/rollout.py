@@ -31,6 +31,7 @@ from typing import Literal
 
 from tradetune.api import EvalMetrics, GateResult, ServedModel, TrainResult, verify_live
 from tradetune.api._rollout import CandidateStatus, RolloutSpec, RolloutState
+from tradetune.errors import require
 
 Stage = Literal["verify", "reverify"]
 
@@ -317,8 +318,8 @@ def _stable(step: _Step) -> None:
 
 def _verify(step: _Step) -> None:
     state, obs, spec = step.state, step.obs, step.spec
-    assert step.candidate is not None and step.candidate.revision is not None
-    rev = step.candidate.revision
+    candidate = require(step.candidate, "the candidate being verified")
+    rev = require(candidate.revision, "the candidate's revision")
     if obs.desired is None or obs.desired.revision != rev:
         # the spec moved on while verifying: drop this candidate, start over from Stable
         state.phase = "Stable"
@@ -333,8 +334,8 @@ def _verify(step: _Step) -> None:
         _refuse(step, rev, GateResult(passed=False, summary="Failed: the candidate server is crash-looping"))
         return
     if not step.ready(rev):
-        step.candidate.phase = "Deploying"
-        step.candidate.message = f"waiting for revision {rev} to become ready"
+        candidate.phase = "Deploying"
+        candidate.message = f"waiting for revision {rev} to become ready"
         return
     if not verify_enabled(spec, obs.from_fine_tune_job):
         _switch(step, rev, GateResult(passed=True, summary="verification off"))
@@ -344,8 +345,8 @@ def _verify(step: _Step) -> None:
     job = obs.jobs.get(job_name)
     if job is None or not job.finished:
         step.act(EnsureVerifyJob(rev, "verify", job_name, "candidate"))
-        step.candidate.phase = "Verifying"
-        step.candidate.message = f"verification Job {job_name} is evaluating revision {rev} live"
+        candidate.phase = "Verifying"
+        candidate.message = f"verification Job {job_name} is evaluating revision {rev} live"
         return
     result = judge(job, obs.recorded, spec)
     if result.passed:
@@ -401,8 +402,7 @@ def _refuse(step: _Step, rev: str, result: GateResult) -> None:
 
 def _watch(step: _Step) -> None:
     state, obs, spec = step.state, step.obs, step.spec
-    served = state.served_revision
-    assert served is not None
+    served = require(state.served_revision, "the served revision during the watch window")
     step.act(EnsureDeployment(served, obs.replicas))
     if state.previous_revision is not None:
         keep = 0 if spec.keep_previous == "scaledToZero" or spec.strategy == "recreate" else obs.replicas

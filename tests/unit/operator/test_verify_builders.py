@@ -72,7 +72,7 @@ def test_the_verification_job_evaluates_the_endpoint_on_the_jobs_test_split() ->
 
 
 def test_without_a_key_no_secret_is_referenced() -> None:
-    mserve = _mserve()
+    mserve = _mserve(auth="none")
     job = verification_job(mserve, _model(mserve), REV, "reverify", "http://x:8000", SETTINGS)
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert "--api-key-env" not in container["command"]
@@ -81,7 +81,7 @@ def test_without_a_key_no_secret_is_referenced() -> None:
 
 
 def test_the_candidate_service_selects_only_the_candidate_revision() -> None:
-    svc = candidate_service(_mserve(), REV)
+    svc = candidate_service(_mserve(auth="none"), REV)
     _valid(svc)
     assert svc["spec"]["selector"] == revision_selector("pine-llm", REV)
     assert svc["spec"]["selector"][REVISION_LABEL] == revision_slug(REV)

@@ -84,5 +84,5 @@ def test_findings_render_as_line_code_message() -> None:
     assert Finding.from_tuple(f.to_tuple()) == f
     assert error(1, "PINE-W301", "x").severity == "warning"
     assert all(code.startswith(("PINE-E", "PINE-W")) for code in CODES)
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError, match="PINE-E999"):
         error(1, "PINE-E999", "not a code")

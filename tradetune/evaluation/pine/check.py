@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tradetune.errors import require
 from tradetune.evaluation.pine.builtins import builtins_v5
 from tradetune.evaluation.pine.findings import Finding, error
 from tradetune.evaluation.pine.semantics import SemanticPass
@@ -103,8 +104,7 @@ def check_code(code: str) -> CheckResult:
         return CheckResult((error(0, "PINE-E003", "empty program"),), parsed=False)
     script, syntax = parse_program(code)
     if script is None:
-        assert syntax is not None
-        return CheckResult((syntax,), parsed=False)
+        return CheckResult((require(syntax, "the syntax finding of an unparsed program"),), parsed=False)
     kind, findings = declaration_kind(script)
     findings = version_findings(code) + findings + SemanticPass(kind).run(script)
     return CheckResult(tuple(sorted(findings)), parsed=True)

@@ -59,5 +59,6 @@ class Finding:
 
 
 def error(line: int, code: str, message: str) -> Finding:
-    assert code in CODES, code
+    if code not in CODES:
+        raise ValueError(f"unknown Pine finding code {code!r}: add it to CODES")
     return Finding(line, code, message, "warning" if code.startswith("PINE-W") else "error")

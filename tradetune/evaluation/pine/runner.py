@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tradetune.errors import require
 from tradetune.evaluation.pine.check import CheckResult, check_code
 from tradetune.evaluation.pine.findings import Finding, error
 
@@ -65,21 +66,21 @@ class _Worker:
 
     @staticmethod
     def _read(proc: subprocess.Popen[bytes], timeout: float) -> object:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        stdout = require(proc.stdout, "the Pine worker's stdout pipe")
+        ready, _, _ = select.select([stdout], [], [], timeout)
         if not ready:
             return None
-        line = proc.stdout.readline()
+        line = stdout.readline()
         return json.loads(line) if line else None
 
     def check(self, code: str, timeout: float) -> CheckResult | None:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = self._start()
         proc = self.proc
-        assert proc.stdin is not None
+        stdin = require(proc.stdin, "the Pine worker's stdin pipe")
         try:
-            proc.stdin.write((json.dumps(code) + "\n").encode())
-            proc.stdin.flush()
+            stdin.write((json.dumps(code) + "\n").encode())
+            stdin.flush()
         except BrokenPipeError:
             self.stop()
             return CheckResult(
