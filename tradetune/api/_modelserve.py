@@ -172,7 +172,11 @@ class ModelServeSpec(SpecModel):
     )
     rollout: RolloutSpec = Field(
         default_factory=RolloutSpec,
-        description="How a new model revision takes traffic: live verification, watch window, rollback.",
+        description=(
+            "How a new model revision takes traffic: live verification, watch window, rollback. "
+            "Preview: `tradetune run` verifies live today; the operator accepts and records these "
+            "settings but does not drive the rollout yet (docs/serving.md)."
+        ),
     )
 
 
