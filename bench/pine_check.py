@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
@@ -58,28 +57,23 @@ def run_arm(arm: str, n: int, workers: int) -> dict[str, Any]:
     return out
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--programs", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--smoke", action="store_true", help="10 programs: checks the script runs")
+    ap.add_argument(
+        "--smoke", action="store_true", help="2 programs: checks the script runs (the numbers mean nothing)"
+    )
     ap.add_argument("--arm", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    n = 10 if args.smoke else args.programs
+    n = 2 if args.smoke else args.programs
     if args.arm:
         print(json.dumps(run_arm(args.arm, n, args.workers)))
         return
-    print(f"cpu: {cpu_name()}; programs: {n}; workers: {args.workers}")
+    from bench._machine import describe
+
+    print(describe())
+    print(f"programs: {n}; workers: {args.workers}")
     results = {}
     for arm in ("parse", "check", "pool"):
         cmd = [sys.executable, __file__, "--arm", arm, "--programs", str(n), "--workers", str(args.workers)]

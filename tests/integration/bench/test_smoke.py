@@ -22,6 +22,7 @@ def test_every_bench_is_listed_here() -> None:
         "datagen_throughput.py",
         "eval_throughput.py",
         "operator_scale.py",
+        "pine_check.py",
         "serve_throughput.py",
         "train_throughput.py",
     ]
