@@ -1,8 +1,9 @@
 """kopf handlers: thin triggers into `Runtime` (see runtime.py) and kopf's own settings.
 
 - FineTuneJob / ModelServe create, resume (operator restart) and update → reconcile that object;
-  delete → delete its children (a finalizer holds the object until done); a timer reconciles
-  objects that are still moving, as a safety net for missed events.
+  their DELETED events drop the object's metric series. No delete handler and no kopf timer:
+  either would make kopf put a finalizer on every object, and a finalizer makes deletion wait
+  for a running operator (children go by ownerReference; the periodic resync is Runtime's).
 - Job and Pod events (labelled `tradetune.dev/finetunejob`) → reconcile the owning FineTuneJob;
   Deployment events (component server) → reconcile the owning ModelServe.
 kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds only ours.
@@ -11,7 +12,6 @@ kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds o
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import kopf
@@ -22,9 +22,8 @@ from tradetune.operator.metrics import OperatorMetrics
 from tradetune.operator.runtime import Runtime
 from tradetune.operator.settings import load_settings
 
+# Added by releases that had delete handlers; kopf removes it from such objects on sight.
 FINALIZER = "tradetune.dev/finalizer"
-# The timer interval must be known when this module is imported; it comes from the same variable.
-RESYNC_SECONDS = float(os.environ.get("TRADETUNE_RESYNC_SECONDS") or 60.0)
 MANAGED = {builders.MANAGED_BY_LABEL: builders.MANAGED_BY}
 CHILD_SELECTOR = f"{builders.FTJ_LABEL},{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
 SERVER_SELECTOR = f"{builders.COMPONENT_LABEL}=server,{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
@@ -70,6 +69,7 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     metrics = OperatorMetrics()
     metrics.serve(ours.metrics_port)
     memo.tradetune = Runtime(settings=ours, metrics=metrics)
+    memo.tradetune.start_resync()
     logger.info(
         "TradeTune operator: namespaces=%s trainer=%s server=%s metrics=:%s",
         ",".join(ours.namespaces) or "(all)",
@@ -137,36 +137,12 @@ async def finetunejob_changed(namespace: str | None, name: str, memo: Any, **_: 
     await _reconcile("ftj", memo, str(namespace), name)
 
 
-@kopf.on.delete(GROUP, VERSION, "finetunejobs", id="cleanup")
-async def finetunejob_deleted(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    runtime = _runtime(memo)
-    try:
-        await runtime.delete_finetunejob(str(namespace), name)
-    except (kube.TransientApiError, kube.ApiError) as exc:
-        raise kopf.TemporaryError(str(exc), delay=5) from exc
-
-
-def _moving(status: Any, meta: Any) -> bool:
-    """Whether a periodic reconcile can change anything (finished objects are left alone)."""
-    status = status or {}
-    if status.get("observedGeneration") != meta.get("generation"):
-        return True
-    if status.get("phase") not in ("Succeeded", "Failed"):
-        return True
-    return any(
-        c.get("type") == "Promoted" and c.get("reason") == "ModelServeNotFound"
-        for c in status.get("conditions") or []
-    )
-
-
-@kopf.timer(
-    GROUP, VERSION, "finetunejobs", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS
-)
-async def finetunejob_resync(
-    namespace: str | None, name: str, status: Any, meta: Any, memo: Any, **_: Any
-) -> None:
-    if _moving(status, meta):
-        _runtime(memo).ftj.trigger(str(namespace), name)
+@kopf.on.event(GROUP, VERSION, "finetunejobs")
+async def finetunejob_event(namespace: str | None, name: str, type: str | None, memo: Any, **_: Any) -> None:
+    if type == "DELETED":
+        runtime = getattr(memo, "tradetune", None)
+        if isinstance(runtime, Runtime):
+            await runtime.finetunejob_gone(str(namespace), name)
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={builders.FTJ_LABEL: kopf.PRESENT, **MANAGED})
@@ -197,18 +173,12 @@ async def modelserve_changed(namespace: str | None, name: str, memo: Any, **_: A
     await _reconcile("mserve", memo, str(namespace), name)
 
 
-@kopf.on.delete(GROUP, VERSION, "modelserves", id="cleanup")
-async def modelserve_deleted(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    runtime = _runtime(memo)
-    try:
-        await runtime.delete_modelserve(str(namespace), name)
-    except (kube.TransientApiError, kube.ApiError) as exc:
-        raise kopf.TemporaryError(str(exc), delay=5) from exc
-
-
-@kopf.timer(GROUP, VERSION, "modelserves", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
-async def modelserve_resync(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    _runtime(memo).mserve.trigger(str(namespace), name)
+@kopf.on.event(GROUP, VERSION, "modelserves")
+async def modelserve_event(namespace: str | None, name: str, type: str | None, memo: Any, **_: Any) -> None:
+    if type == "DELETED":
+        runtime = getattr(memo, "tradetune", None)
+        if isinstance(runtime, Runtime):
+            await runtime.modelserve_gone(str(namespace), name)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={builders.COMPONENT_LABEL: "server", **MANAGED})

@@ -274,12 +274,21 @@ class KubeClient:
         )
         return result
 
-    async def delete(self, res: Res, namespace: str | None, name: str) -> bool:
-        """Delete with background propagation (a Job takes its pods); False when already gone."""
+    async def delete(self, res: Res, namespace: str | None, name: str, *, uid: str) -> bool:
+        """Delete the object with `uid` (background propagation: a Job takes its pods).
+
+        `preconditions.uid` makes the API server refuse (409) when another object holds the name
+        now; False when it is already gone.
+        """
         result = await self.request(
             "DELETE",
             res.path(namespace, name),
-            body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
+            body={
+                "kind": "DeleteOptions",
+                "apiVersion": "v1",
+                "propagationPolicy": "Background",
+                "preconditions": {"uid": uid},
+            },
         )
         return result is not None
 

@@ -42,7 +42,7 @@ from tradetune.jobstatus import (
     gate_passed_message,
     metrics_summary,
 )
-from tradetune.operator import builders
+from tradetune.operator import builders, ownership
 from tradetune.operator.settings import OperatorSettings
 from tradetune.operator.trainer_pod import STALLED_WAITING, PodView, job_condition, owned_by, view_pod
 
@@ -60,6 +60,7 @@ WARNING_REASONS = frozenset(
         "BadTrainerResult",
         "GateFailed",
         "Evicted",
+        ownership.NAME_CONFLICT,
         *STALLED_WAITING,
     }
 )
@@ -79,6 +80,7 @@ class Observed:
     job: dict[str, Any] | None = None
     pods: list[dict[str, Any]] = field(default_factory=list)
     model_serve: dict[str, Any] | None = None
+    config_map: dict[str, Any] | None = None  # read only while the Job is missing (to be created)
 
 
 @dataclass
@@ -249,6 +251,13 @@ def decide(
         )
         decision.requeue_after = 10.0
         return _finish(b, decision)
+    config_map = observed.config_map
+    if job is None and config_map is not None and not ownership.owned_by(config_map, uid):
+        text = ownership.conflict_message("ConfigMap", builders.config_map_name(name), "FineTuneJob", name)
+        b.cond("Stalled", True, ownership.NAME_CONFLICT, text)
+        b.ready(False, ownership.NAME_CONFLICT, text)
+        decision.requeue_after = 30.0
+        return _finish(b, decision)
 
     failed_condition = get_condition(old.conditions, "Failed")
     failed_reason = (
@@ -286,6 +295,7 @@ def decide(
         if phase in ("Failed", "Succeeded"):
             return _finish(b, decision)
         decision.create = [builders.config_map(ftj), builders.training_job(ftj, settings)]
+        _clear_stalled(b)
         if ftj.spec.suspend:
             b.new.phase = "Suspended"
             b.ready(False, "Suspended", f"Job {jname} created suspended; set spec.suspend to false to start")
@@ -493,6 +503,11 @@ def _gate_and_promote(ftj: FineTuneJob, b: _Builder, observed: Observed, decisio
         b.cond("Promoted", False, "ModelServeNotFound", text)
         b.ready(True, "Succeeded", f"passed the gate ({result.summary}); not promoted: {text}")
         decision.requeue_after = 60.0
+        return
+    if ms is not None and not ownership.may_promote_into(ms, str(ftj.metadata.name), str(ftj.metadata.uid)):
+        text = ownership.promotion_refused_message(promote.model_serve, str(ftj.metadata.name))
+        b.cond("Promoted", False, ownership.NAME_CONFLICT, text)
+        b.ready(True, "Succeeded", f"passed the gate ({result.summary}); not promoted: {text}")
         return
     if ms is None:
         decision.model_serve_create = builders.model_serve_for_promotion(ftj, existing=None)

@@ -28,7 +28,7 @@ from tradetune.api import (
     set_condition,
 )
 from tradetune.errors import SpecError
-from tradetune.operator import builders
+from tradetune.operator import builders, ownership
 from tradetune.operator.reconcile_finetunejob import Event
 from tradetune.operator.settings import OperatorSettings
 
@@ -160,6 +160,18 @@ def decide(
         }.items()
     )
     deployment = observed.deployment
+    foreign = ownership.first_foreign(
+        str(mserve.metadata.uid or ""), [("Deployment", deployment), ("Service", observed.service)]
+    )
+    if foreign is not None:
+        kind, obj = foreign
+        text = ownership.conflict_message(kind, str(obj["metadata"]["name"]), "ModelServe", name)
+        cond("Ready", False, ownership.NAME_CONFLICT, text)
+        cond("Progressing", False, ownership.NAME_CONFLICT, text)
+        cond("Degraded", True, ownership.NAME_CONFLICT, text)
+        new.message = text
+        decision.degraded = True
+        return _finish(old, new, decision)
     unresolved: builders.UnresolvedModelError | None = None
     model: builders.ResolvedModel | None = None
     try:

@@ -19,7 +19,7 @@ from typing import Any, cast
 import kopf
 
 from tradetune.api import EvalMetrics
-from tradetune.operator import builders, kube
+from tradetune.operator import builders, kube, ownership
 from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
@@ -138,6 +138,7 @@ class Runtime:
     mserve: KeyedRunner = field(init=False)
     _phase_since: dict[Key, tuple[str, float]] = field(default_factory=dict)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _resync_task: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.ftj = KeyedRunner("FineTuneJob", self.reconcile_finetunejob, self.metrics)
@@ -149,7 +150,41 @@ class Runtime:
             raise kube.TransientApiError("not logged in to the API server yet")
         return self.client
 
+    def start_resync(self) -> None:
+        """Reconcile every object that can still change each `resync_seconds`, missed events or not.
+
+        A loop of our own rather than kopf timers: kopf puts a finalizer on every object a timer
+        watches, and a finalizer makes deletion wait for a running operator.
+        """
+        self._resync_task = asyncio.create_task(self._resync_forever(), name="resync")
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.resync_seconds)
+            try:
+                await self.resync_once()
+            except (kube.ApiError, kube.TransientApiError) as exc:
+                logger.warning(
+                    "periodic resync failed (%s); trying again in %.0fs", exc, self.settings.resync_seconds
+                )
+
+    async def resync_once(self) -> None:
+        if self.client is None:
+            return
+        for namespace in self.settings.namespaces or (None,):
+            for body in await self.api.list(kube.FINETUNEJOBS, namespace):
+                meta = body.get("metadata") or {}
+                if still_moving(body):
+                    self.ftj.trigger(str(meta.get("namespace")), str(meta.get("name")))
+            for body in await self.api.list(kube.MODELSERVES, namespace):
+                meta = body.get("metadata") or {}
+                if not meta.get("deletionTimestamp"):
+                    self.mserve.trigger(str(meta.get("namespace")), str(meta.get("name")))
+
     async def close(self) -> None:
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+            await asyncio.gather(self._resync_task, return_exceptions=True)
         await self.ftj.close()
         await self.mserve.close()
         if self.client is not None:
@@ -178,29 +213,34 @@ class Runtime:
                 for pod in await api.list(kube.PODS, namespace, f"{builders.FTJ_LABEL}={name}")
                 if any(ref.get("uid") == job_uid for ref in pod["metadata"].get("ownerReferences") or [])
             ]
+        config_map = None
+        if job is None:  # about to be created: whatever holds the ConfigMap's name must be ours
+            config_map = await api.get(kube.CONFIGMAPS, namespace, builders.config_map_name(name))
         model_serve = None
         if rf.needs_model_serve(body):
             target = body["spec"]["promote"]["modelServe"]
             model_serve = await api.get(kube.MODELSERVES, namespace, target)
         decision = rf.decide(
-            body, rf.Observed(job=job, pods=pods, model_serve=model_serve), self.settings, self.now()
+            body,
+            rf.Observed(job=job, pods=pods, model_serve=model_serve, config_map=config_map),
+            self.settings,
+            self.now(),
         )
 
         for manifest in decision.create:
+            if manifest["kind"] == "ConfigMap" and config_map is not None:
+                continue  # ours (decide checked its owner): the Job is what is missing
             res = kube.JOBS if manifest["kind"] == "Job" else kube.CONFIGMAPS
             try:
                 await api.create(res, namespace, manifest)
             except kube.ApiError as exc:
                 if exc.status != 409:
                     raise
-                logger.info(
-                    "%s %s/%s exists already: adopted",
-                    manifest["kind"],
-                    namespace,
-                    manifest["metadata"]["name"],
-                )
-        if decision.job_patch is not None:
-            await api.patch(kube.JOBS, namespace, builders.job_name(name), decision.job_patch)
+                # Created meanwhile, by us or by someone else: decide again with it observed,
+                # never adopt an object by its name alone.
+                return True
+        if decision.job_patch is not None and job is not None:
+            await api.patch(kube.JOBS, namespace, builders.job_name(name), _with_uid(decision.job_patch, job))
         if decision.model_serve_create is not None:
             try:
                 await api.create(kube.MODELSERVES, namespace, decision.model_serve_create)
@@ -210,7 +250,10 @@ class Runtime:
                 return True  # created meanwhile: decide again with it observed
         if decision.model_serve_patch is not None:
             target = body["spec"]["promote"]["modelServe"]
-            await api.patch(kube.MODELSERVES, namespace, target, decision.model_serve_patch)
+            patch = decision.model_serve_patch
+            if model_serve is not None:  # decide checked it opted in: patch that very object
+                patch = _with_uid(patch, model_serve)
+            await api.patch(kube.MODELSERVES, namespace, target, patch)
         if decision.status is not None:
             patched = await api.patch(
                 kube.FINETUNEJOBS,
@@ -274,10 +317,12 @@ class Runtime:
             if ((ms.get("spec") or {}).get("model") or {}).get("fromFineTuneJob") == ftj_name:
                 self.mserve.trigger(namespace, ms["metadata"]["name"])
 
-    async def delete_finetunejob(self, namespace: str, name: str) -> None:
-        """Delete the children now (ownerReferences would too, eventually) and drop the series."""
-        await self.api.delete(kube.JOBS, namespace, builders.job_name(name))
-        await self.api.delete(kube.CONFIGMAPS, namespace, builders.config_map_name(name))
+    async def finetunejob_gone(self, namespace: str, name: str) -> None:
+        """The FineTuneJob is gone: drop its series; Kubernetes collects the children it owned.
+
+        No finalizer holds the object for this (see handlers.py), so deleting a FineTuneJob, its
+        namespace or the CRDs never waits on the operator, even after it was uninstalled.
+        """
         self.metrics.forget_finetunejob(namespace, name)
         self._phase_since.pop((namespace, name), None)
         self.ftj.forget(namespace, name)
@@ -308,10 +353,15 @@ class Runtime:
             except kube.ApiError as exc:
                 if exc.status != 409:
                     raise
-                self.mserve.trigger(namespace, name, 1.0)
+                self.mserve.trigger(namespace, name, 1.0)  # decide again with it observed
         for manifest in decision.patch:
-            res = kube.DEPLOYMENTS if manifest["kind"] == "Deployment" else kube.SERVICES
-            await api.patch(res, namespace, manifest["metadata"]["name"], _child_patch(manifest))
+            deploy = manifest["kind"] == "Deployment"
+            res = kube.DEPLOYMENTS if deploy else kube.SERVICES
+            observed = deployment if deploy else service
+            patch = (
+                _child_patch(manifest) if observed is None else _with_uid(_child_patch(manifest), observed)
+            )
+            await api.patch(res, namespace, manifest["metadata"]["name"], patch)
         if decision.status is not None:
             patched = await api.patch(
                 kube.MODELSERVES,
@@ -332,11 +382,35 @@ class Runtime:
             degraded=decision.degraded,
         )
 
-    async def delete_modelserve(self, namespace: str, name: str) -> None:
-        await self.api.delete(kube.DEPLOYMENTS, namespace, builders.server_name(name))
-        await self.api.delete(kube.SERVICES, namespace, builders.server_name(name))
+    async def modelserve_gone(self, namespace: str, name: str) -> None:
+        """The ModelServe is gone: drop its series; its Deployment and Service go by ownerReference."""
         self.metrics.forget_modelserve(namespace, name)
         self.mserve.forget(namespace, name)
+
+
+def still_moving(body: dict[str, Any]) -> bool:
+    """Whether a periodic reconcile of this FineTuneJob can change anything (finished ones rest)."""
+    meta = body.get("metadata") or {}
+    status = body.get("status") or {}
+    if meta.get("deletionTimestamp"):
+        return False
+    if status.get("observedGeneration") != meta.get("generation"):
+        return True
+    if status.get("phase") not in ("Succeeded", "Failed"):
+        return True
+    return any(
+        c.get("type") == "Promoted" and c.get("reason") in ("ModelServeNotFound", ownership.NAME_CONFLICT)
+        for c in status.get("conditions") or []
+        if isinstance(c, dict)
+    )
+
+
+def _with_uid(patch: dict[str, Any], observed: dict[str, Any]) -> dict[str, Any]:
+    """`patch` with the observed object's uid: the API server refuses it (409) for any other object."""
+    uid = (observed.get("metadata") or {}).get("uid")
+    if not uid:
+        return patch
+    return {**patch, "metadata": {**(patch.get("metadata") or {}), "uid": uid}}
 
 
 # Optional pod-spec fields: a merge patch must null them explicitly when the spec drops them.

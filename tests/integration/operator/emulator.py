@@ -14,6 +14,9 @@ patch and delete, but kopf needs more than that to behave as it does against a r
 - the `status` subresource is separate: a main-resource patch cannot change the status and
   a status patch cannot change anything else; `generation` moves only on spec changes;
 - a no-op patch changes nothing (no new resourceVersion, no watch event).
+- deleting an object deletes the objects whose ownerReferences name it (the garbage collector);
+- admission (admission.py): uid preconditions (409) and pod templates a real API server
+  refuses (422 Invalid).
 
 Tests use it through `running_emulator.RunningEmulator`, which runs the server on its own event
 loop in a background thread, so a KopfRunner thread and a synchronous test can both talk to it. The test
@@ -40,6 +43,7 @@ import jsonpatch
 import kmock
 from kmock._internal import apps, rendering
 
+from tests.integration.operator.admission import invalid_pod_spec, uid_precondition_failure
 from tests.integration.operator.faults import Fault, first_due
 from tradetune.api import crd_documents
 
@@ -290,6 +294,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         key = (request.resource, namespace, name)
         if self._stored(key) is not None:
             raise _error(409, "AlreadyExists", f'{request.resource.plural} "{name}" already exists')
+        invalid = invalid_pod_spec(obj)
+        if invalid is not None:
+            raise _error(422, "Invalid", invalid)
         group = request.resource.group
         obj.setdefault(
             "apiVersion", f"{group}/{request.resource.version}" if group else request.resource.version
@@ -317,6 +324,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         if stored is None:
             raise _error(404, "NotFound", f"{request.resource.plural} {request.name!r} not found")
         old = copy.deepcopy(stored.raw)
+        failed = uid_precondition_failure(request.data, old["metadata"]["uid"])
+        if failed is not None:
+            raise _error(409, "Conflict", failed)
         content_type = _header(request, "Content-Type")
         try:
             if "json-patch" in content_type:
@@ -356,6 +366,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers"):
             stored.delete()
             self._emit(request.resource, "DELETED", new)
+            self._collect(new_meta["uid"])
             return new
         stored.history.append(new)
         self._emit(request.resource, "MODIFIED", new)
@@ -369,17 +380,34 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             raise _error(404, "NotFound", f"{request.resource.plural} {request.name!r} not found")
         obj = copy.deepcopy(stored.raw)
         meta = obj["metadata"]
+        failed = uid_precondition_failure(request.data, meta["uid"])
+        if failed is not None:
+            raise _error(409, "Conflict", failed)
+        self._remove(request.resource, stored)
+        return obj
+
+    def _remove(self, resource: kmock.resource, stored: kmock.Object) -> None:
+        """Delete now, or mark for deletion while finalizers hold the object."""
+        obj = copy.deepcopy(stored.raw)
+        meta = obj["metadata"]
         if meta.get("finalizers"):
             if not meta.get("deletionTimestamp"):
                 meta["deletionTimestamp"] = _now()
                 meta["resourceVersion"] = self._next_rv()
                 stored.history.append(obj)
-                self._emit(request.resource, "MODIFIED", obj)
-            return obj
+                self._emit(resource, "MODIFIED", obj)
+            return
         meta["resourceVersion"] = self._next_rv()
         stored.delete()
-        self._emit(request.resource, "DELETED", obj)
-        return obj
+        self._emit(resource, "DELETED", obj)
+        self._collect(meta["uid"])
+
+    def _collect(self, owner_uid: str) -> None:
+        """The garbage collector: objects whose ownerReferences name a deleted owner go too."""
+        for (resource, _, _), obj in list(self.objects.items()):
+            refs = obj.raw.get("metadata", {}).get("ownerReferences") or [] if not obj.deleted else []
+            if any(ref.get("uid") == owner_uid for ref in refs):
+                self._remove(resource, obj)
 
     async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[rendering.Payload]:
         yield b""  # send the headers now: the client waits for them before reading events
