@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import json
 import os
 import ssl
 import tempfile
@@ -25,6 +27,9 @@ from typing import Any, Protocol
 import aiohttp
 
 RETRY_DELAYS: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 3.0)
+# Python writes NaN/Infinity literals that are not JSON and that the API server rejects: refuse
+# them here, with a message, instead of sending a request that fails on every retry.
+strict_json = functools.partial(json.dumps, allow_nan=False)
 
 
 class ApiError(Exception):
@@ -184,6 +189,7 @@ class KubeClient:
                 connector=connector,
                 headers=auth_headers(self._creds),
                 timeout=self._timeout,
+                json_serialize=strict_json,
             )
         return self._session
 
@@ -202,6 +208,13 @@ class KubeClient:
         content_type: str = "application/json",
     ) -> Any:
         """One call with retries; returns the decoded JSON, or None for 404."""
+        if body is not None:
+            try:
+                strict_json(body)
+            except ValueError as exc:
+                raise ApiError(
+                    400, "BadRequest", f"{method} {path}: the body is not valid JSON: {exc}"
+                ) from None
         attempts = 0
         relogged = False
         while True:

@@ -42,7 +42,7 @@ from tradetune.jobstatus import (
     gate_passed_message,
     metrics_summary,
 )
-from tradetune.operator import builders, ownership
+from tradetune.operator import builders, ownership, refusals
 from tradetune.operator.settings import OperatorSettings
 from tradetune.operator.trainer_pod import STALLED_WAITING, PodView, job_condition, owned_by, view_pod
 
@@ -61,6 +61,10 @@ WARNING_REASONS = frozenset(
         "GateFailed",
         "Evicted",
         ownership.NAME_CONFLICT,
+        "Forbidden",
+        "Unschedulable",
+        "Diverged",
+        "ResultTooLarge",
         *STALLED_WAITING,
     }
 )
@@ -81,6 +85,7 @@ class Observed:
     pods: list[dict[str, Any]] = field(default_factory=list)
     model_serve: dict[str, Any] | None = None
     config_map: dict[str, Any] | None = None  # read only while the Job is missing (to be created)
+    refused: refusals.Refusal | None = None  # the API server refused to create a child just now
 
 
 @dataclass
@@ -259,11 +264,16 @@ def decide(
         decision.requeue_after = 30.0
         return _finish(b, decision)
 
+    if observed.refused is not None:
+        _fail(b, observed.refused.reason, observed.refused.message, trained=None)
+        return _finish(b, decision)
     failed_condition = get_condition(old.conditions, "Failed")
+    if job is None and old.phase == "Failed" and refusals.still_refused(failed_condition, generation):
+        return _finish(b, decision)  # refused for good: try again when the spec changes
     failed_reason = (
         failed_condition.reason if failed_condition is not None and failed_condition.status == "True" else ""
     )
-    if old.phase == "Failed" and failed_reason == "InvalidSpec":
+    if old.phase == "Failed" and failed_reason in refusals.REFUSAL_REASONS:
         b.cond("Failed", False, "SpecValid", "the spec is valid now")
         b.cond("Succeeded", "Unknown", "SpecValid", "")
         b.new.phase = None
@@ -449,13 +459,16 @@ def _record_result(
     if pod.result is None:
         _fail(
             b,
-            "BadTrainerResult",
+            pod.result_error_reason,
             pod.result_error or "the trainer's termination message is not a TrainResult",
         )
         return
     result = pod.result
     if result.outcome == "Failed":
         _fail(b, result.reason, result.message or result.reason)
+        return
+    if result.metrics is None:  # a gate must never pass a model nobody measured
+        _fail(b, "BadTrainerResult", "the trainer reported success without metrics")
         return
     if b.new.start_time is None:
         b.new.start_time = pod.started

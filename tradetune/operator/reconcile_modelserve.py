@@ -28,7 +28,7 @@ from tradetune.api import (
     set_condition,
 )
 from tradetune.errors import SpecError
-from tradetune.operator import builders, ownership
+from tradetune.operator import builders, ownership, refusals
 from tradetune.operator.reconcile_finetunejob import Event
 from tradetune.operator.settings import OperatorSettings
 
@@ -38,6 +38,7 @@ class ServeObserved:
     deployment: dict[str, Any] | None = None
     service: dict[str, Any] | None = None
     fine_tune_job: dict[str, Any] | None = None
+    refused: refusals.Refusal | None = None  # the API server refused to create a child just now
 
 
 @dataclass
@@ -163,6 +164,13 @@ def decide(
     foreign = ownership.first_foreign(
         str(mserve.metadata.uid or ""), [("Deployment", deployment), ("Service", observed.service)]
     )
+    if observed.refused is not None:
+        cond("Ready", False, observed.refused.reason, observed.refused.message)
+        cond("Progressing", False, observed.refused.reason, observed.refused.message)
+        cond("Degraded", True, observed.refused.reason, observed.refused.message)
+        new.message = observed.refused.message
+        decision.degraded = True
+        return _finish(old, new, decision)
     if foreign is not None:
         kind, obj = foreign
         text = ownership.conflict_message(kind, str(obj["metadata"]["name"]), "ModelServe", name)

@@ -9,6 +9,7 @@ a single follow-up run. Transient API failures are retried with a growing delay 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,7 +20,7 @@ from typing import Any, cast
 import kopf
 
 from tradetune.api import EvalMetrics
-from tradetune.operator import builders, kube, ownership
+from tradetune.operator import builders, kube, ownership, refusals
 from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
@@ -220,12 +221,8 @@ class Runtime:
         if rf.needs_model_serve(body):
             target = body["spec"]["promote"]["modelServe"]
             model_serve = await api.get(kube.MODELSERVES, namespace, target)
-        decision = rf.decide(
-            body,
-            rf.Observed(job=job, pods=pods, model_serve=model_serve, config_map=config_map),
-            self.settings,
-            self.now(),
-        )
+        observed = rf.Observed(job=job, pods=pods, model_serve=model_serve, config_map=config_map)
+        decision = rf.decide(body, observed, self.settings, self.now())
 
         for manifest in decision.create:
             if manifest["kind"] == "ConfigMap" and config_map is not None:
@@ -234,11 +231,18 @@ class Runtime:
             try:
                 await api.create(res, namespace, manifest)
             except kube.ApiError as exc:
-                if exc.status != 409:
+                if exc.status == 409:
+                    # Created meanwhile, by us or by someone else: decide again with it observed,
+                    # never adopt an object by its name alone.
+                    return True
+                refused = refusals.refusal(
+                    manifest["kind"], manifest["metadata"]["name"], exc.status, exc.message
+                )
+                if refused is None:
                     raise
-                # Created meanwhile, by us or by someone else: decide again with it observed,
-                # never adopt an object by its name alone.
-                return True
+                observed = dataclasses.replace(observed, refused=refused)
+                decision = rf.decide(body, observed, self.settings, self.now())
+                break
         if decision.job_patch is not None and job is not None:
             await api.patch(kube.JOBS, namespace, builders.job_name(name), _with_uid(decision.job_patch, job))
         if decision.model_serve_create is not None:
@@ -340,27 +344,30 @@ class Runtime:
         service = await api.get(kube.SERVICES, namespace, child)
         source = ((body.get("spec") or {}).get("model") or {}).get("fromFineTuneJob")
         ftj = await api.get(kube.FINETUNEJOBS, namespace, source) if isinstance(source, str) else None
-        decision = rm.decide(
-            body,
-            rm.ServeObserved(deployment=deployment, service=service, fine_tune_job=ftj),
-            self.settings,
-            self.now(),
-        )
+        observed = rm.ServeObserved(deployment=deployment, service=service, fine_tune_job=ftj)
+        decision = rm.decide(body, observed, self.settings, self.now())
         for manifest in decision.create:
             res = kube.DEPLOYMENTS if manifest["kind"] == "Deployment" else kube.SERVICES
             try:
                 await api.create(res, namespace, manifest)
             except kube.ApiError as exc:
-                if exc.status != 409:
+                if exc.status == 409:
+                    self.mserve.trigger(namespace, name, 1.0)  # decide again with it observed
+                    continue
+                refused = refusals.refusal(
+                    manifest["kind"], manifest["metadata"]["name"], exc.status, exc.message
+                )
+                if refused is None:
                     raise
-                self.mserve.trigger(namespace, name, 1.0)  # decide again with it observed
+                observed = dataclasses.replace(observed, refused=refused)
+                decision = rm.decide(body, observed, self.settings, self.now())
+                decision.create, decision.patch = [], []
+                break
         for manifest in decision.patch:
             deploy = manifest["kind"] == "Deployment"
             res = kube.DEPLOYMENTS if deploy else kube.SERVICES
-            observed = deployment if deploy else service
-            patch = (
-                _child_patch(manifest) if observed is None else _with_uid(_child_patch(manifest), observed)
-            )
+            current = deployment if deploy else service
+            patch = _child_patch(manifest) if current is None else _with_uid(_child_patch(manifest), current)
             await api.patch(res, namespace, manifest["metadata"]["name"], patch)
         if decision.status is not None:
             patched = await api.patch(

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -81,3 +82,15 @@ def invalid_pod_spec(obj: dict[str, Any]) -> str | None:
 def _group(obj: dict[str, Any]) -> str:
     api_version = str(obj.get("apiVersion") or "v1")
     return api_version.split("/", maxsplit=1)[0] if "/" in api_version else ""
+
+
+def non_finite_number(data: Any, where: str = "") -> str | None:
+    """The API server decodes strict JSON: NaN and Infinity are no numbers → 400 BadRequest."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return f"unable to decode the body: {where or '(root)'}: {data} is not valid JSON"
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = non_finite_number(value, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None

@@ -43,7 +43,7 @@ import jsonpatch
 import kmock
 from kmock._internal import apps, rendering
 
-from tests.integration.operator.admission import invalid_pod_spec, uid_precondition_failure
+from tests.integration.operator.admission import invalid_pod_spec, non_finite_number, uid_precondition_failure
 from tests.integration.operator.faults import Fault, first_due
 from tradetune.api import crd_documents
 
@@ -180,8 +180,16 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         plural = request.resource.plural if request.resource is not None else None
         fault = first_due(self.faults, request.action.value.lower(), plural, request.subresource)
         if fault is not None:
-            reason = "Conflict" if fault.status == 409 else "InternalError"
-            raise _error(fault.status, reason, f"injected fault {fault.served}/{fault.count}")
+            reasons = {403: "Forbidden", 409: "Conflict"}
+            message = f"injected fault {fault.served}/{fault.count}"
+            if fault.status == 403:  # as RBAC answers
+                group = request.resource.group if request.resource is not None else ""
+                message = (
+                    f'{plural}.{group} is forbidden: User "system:serviceaccount:tradetune:operator" '
+                    f'cannot {request.action.value.lower()} resource "{plural}" in API group "{group}" '
+                    f'in the namespace "{request.namespace}"'
+                )
+            raise _error(fault.status, reasons.get(fault.status, "InternalError"), message)
 
     # -- request handling -----------------------------------------------------------------
 
@@ -225,6 +233,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         if request.resource is None or request.resource.plural is None:
             return await apps.RawHandler._handle(self, request)
         self._maybe_fault(request)
+        not_json = non_finite_number(request.data)
+        if not_json is not None:
+            raise _error(400, "BadRequest", not_json)
         action = request.action
         if action == kmock.action.WATCH:
             self._info(request.resource)
