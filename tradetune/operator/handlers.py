@@ -60,6 +60,7 @@ def configure(settings: kopf.OperatorSettings, ours: Any) -> None:
     settings.execution.max_workers = 4
     if ours.cluster_peering is not None:
         settings.peering.clusterwide = ours.cluster_peering
+    settings.peering.lifetime = ours.peering_lifetime
 
 
 @kopf.on.startup()
@@ -70,6 +71,7 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     metrics.serve(ours.metrics_port)
     memo.tradetune = Runtime(settings=ours, metrics=metrics)
     memo.tradetune.start_resync()
+    memo.tradetune.start_peering_watch(clusterwide=bool(settings.peering.clusterwide))
     logger.info(
         "TradeTune operator: namespaces=%s trainer=%s server=%s metrics=:%s",
         ",".join(ours.namespaces) or "(all)",
@@ -105,6 +107,13 @@ async def cleanup(memo: Any, **_: Any) -> None:
     runtime = getattr(memo, "tradetune", None)
     if isinstance(runtime, Runtime):
         await runtime.close()
+
+
+@kopf.on.probe(id="active")
+def active_probe(memo: Any, **_: Any) -> bool:
+    """Whether this replica is the active one (`/healthz`); standbys are healthy too."""
+    runtime = getattr(memo, "tradetune", None)
+    return bool(runtime.active) if isinstance(runtime, Runtime) else False
 
 
 @kopf.on.probe(id="reconciles")

@@ -115,6 +115,8 @@ PODS = Res("v1", "pods")
 SERVICES = Res("v1", "services")
 JOBS = Res("batch/v1", "jobs")
 DEPLOYMENTS = Res("apps/v1", "deployments")
+PEERINGS = Res("kopf.dev/v1", "kopfpeerings")
+CLUSTER_PEERINGS = Res("kopf.dev/v1", "clusterkopfpeerings", namespaced=False)
 
 
 def _decoded(data: Any) -> bytes:

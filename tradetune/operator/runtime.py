@@ -20,7 +20,7 @@ from typing import Any, cast
 import kopf
 
 from tradetune.api import EvalMetrics
-from tradetune.operator import builders, kube, ownership, refusals
+from tradetune.operator import builders, kube, ownership, peering, refusals
 from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
@@ -140,6 +140,8 @@ class Runtime:
     _phase_since: dict[Key, tuple[str, float]] = field(default_factory=dict)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _resync_task: asyncio.Task[None] | None = field(default=None, init=False)
+    _peering_task: asyncio.Task[None] | None = field(default=None, init=False)
+    active: bool = True  # this replica works (always, without peering)
 
     def __post_init__(self) -> None:
         self.ftj = KeyedRunner("FineTuneJob", self.reconcile_finetunejob, self.metrics)
@@ -169,23 +171,67 @@ class Runtime:
                     "periodic resync failed (%s); trying again in %.0fs", exc, self.settings.resync_seconds
                 )
 
-    async def resync_once(self) -> None:
+    def start_peering_watch(self, clusterwide: bool) -> None:
+        """Follow the peering object to know whether kopf lets this replica work (peering.py)."""
+        if not self.settings.peering:
+            return
+        self.active = False
+        self.metrics.active.set(0.0)
+        self._peering_task = asyncio.create_task(self._follow_peering(clusterwide), name="peering")
+
+    async def _follow_peering(self, clusterwide: bool) -> None:
+        interval = max(0.5, min(5.0, self.settings.peering_lifetime / 6))
+        while True:
+            try:
+                active = await self._peering_active(clusterwide)
+                if active and not self.active:
+                    for namespace in self.settings.namespaces or (None,):
+                        await self._trigger_all(namespace)  # take over whatever is in flight
+            except (kube.ApiError, kube.TransientApiError) as exc:
+                logger.warning("cannot read the peering object (%s)", exc)
+            else:
+                if active != self.active:
+                    logger.info("this replica is now %s", "active" if active else "a standby")
+                self.active = active
+                self.metrics.active.set(1.0 if active else 0.0)
+            await asyncio.sleep(interval)
+
+    async def _peering_active(self, clusterwide: bool) -> bool:
         if self.client is None:
+            return False
+        name = str(self.settings.peering)
+        scopes: tuple[str | None, ...] = (None,) if clusterwide else self.settings.namespaces or (None,)
+        res = kube.CLUSTER_PEERINGS if clusterwide else kube.PEERINGS
+        for namespace in scopes:
+            body = await self.api.get(res, namespace, name)
+            peers = (body or {}).get("status") or {}
+            me, priority = self.settings.identity, self.settings.peering_priority
+            if not peering.is_active(peers, me, priority, datetime.now(UTC)):
+                return False
+        return True
+
+    async def resync_once(self) -> None:
+        if self.client is None or not self.active:
             return
         for namespace in self.settings.namespaces or (None,):
-            for body in await self.api.list(kube.FINETUNEJOBS, namespace):
-                meta = body.get("metadata") or {}
-                if still_moving(body):
-                    self.ftj.trigger(str(meta.get("namespace")), str(meta.get("name")))
-            for body in await self.api.list(kube.MODELSERVES, namespace):
-                meta = body.get("metadata") or {}
-                if not meta.get("deletionTimestamp"):
-                    self.mserve.trigger(str(meta.get("namespace")), str(meta.get("name")))
+            await self._trigger_all(namespace, only_moving=True)
+
+    async def _trigger_all(self, namespace: str | None, *, only_moving: bool = False) -> None:
+        """Reconcile the FineTuneJobs (all, or those that can still change) and ModelServes."""
+        for body in await self.api.list(kube.FINETUNEJOBS, namespace):
+            meta = body.get("metadata") or {}
+            if still_moving(body) or (not only_moving and not meta.get("deletionTimestamp")):
+                self.ftj.trigger(str(meta.get("namespace")), str(meta.get("name")))
+        for body in await self.api.list(kube.MODELSERVES, namespace):
+            meta = body.get("metadata") or {}
+            if not meta.get("deletionTimestamp"):
+                self.mserve.trigger(str(meta.get("namespace")), str(meta.get("name")))
 
     async def close(self) -> None:
-        if self._resync_task is not None:
-            self._resync_task.cancel()
-            await asyncio.gather(self._resync_task, return_exceptions=True)
+        for task in (self._resync_task, self._peering_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.ftj.close()
         await self.mserve.close()
         if self.client is not None:

@@ -104,5 +104,5 @@ makes; tests/integration/chart/test_rbac.py holds this list equal to that one. *
 
 {{/* kopf peering rights (replicaCount > 1): the cluster-wide kind or the namespaced one. */}}
 {{- define "tradetune.peeringVerbs" -}}
-["list", "watch", "patch"]
+["get", "list", "watch", "patch"]
 {{- end }}
