@@ -70,6 +70,14 @@ class Artifacts(StatusModel):
         None, description="File of generations kept for human review (samples.jsonl)."
     )
     metrics_file: str | None = Field(None, description="The full TrainResult (metrics.json).")
+    output_claim_name: str | None = Field(
+        None,
+        description="The PersistentVolumeClaim the outputs were written to (set by the operator); "
+        "ModelServe serves from here, not from the job's current spec.output.",
+    )
+    output_sub_path: str | None = Field(
+        None, description="The sub-directory of that claim (spec.output.subPath, or else the job's name)."
+    )
 
 
 class TrainResult(StatusModel):

@@ -475,6 +475,11 @@ def _record_result(
     b.new.metrics = result.metrics or EvalMetrics()
     b.new.base_metrics = result.base_metrics
     b.new.artifacts = result.artifacts or Artifacts()
+    if ftj.spec.output is not None:  # where they are: ModelServe serves this, not a later spec
+        output = builders.resolved_output(ftj)
+        b.new.artifacts = b.new.artifacts.model_copy(
+            update={"output_claim_name": output.claim_name, "output_sub_path": output.sub_path}
+        )
     b.new.phase = "Evaluating"
     b.cond("Trained", True, "TrainingSucceeded", f"trainer pod {pod.name} finished: {result.reason}")
     b.cond("Evaluated", True, "MetricsRecorded", metrics_summary(result.metrics))
