@@ -125,6 +125,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     watch_connects: int = attrs.field(default=0, init=False)
     create_attempts: dict[str, int] = attrs.field(factory=dict, init=False)
     fetches: dict[str, int] = attrs.field(factory=dict, init=False)  # GETs by plural, test client excluded
+    tokens: set[str] | None = attrs.field(default=None, init=False)  # None: anyone may call
+    unauthorized: int = attrs.field(default=0, init=False)  # requests answered 401
+    by_certificate: int = attrs.field(default=0, init=False)  # requests authenticated by client cert
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -173,6 +176,21 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         if key in self.objects and not self.objects[key].deleted:
             return self.objects[key]
         return None
+
+    def _authenticate(self, request: rendering.Request) -> None:
+        """401 unless a known bearer token or a client certificate the CA signed comes along."""
+        if self.tokens is None or _header(request, TEST_CLIENT_HEADER):
+            return
+        scheme, _, token = _header(request, "Authorization").partition(" ")
+        if scheme.lower() == "bearer" and token in self.tokens:
+            return
+        raw = getattr(request, "_raw_request", None)
+        transport = raw.transport if raw is not None else None
+        if transport is not None and transport.get_extra_info("peercert"):
+            self.by_certificate += 1
+            return
+        self.unauthorized += 1
+        raise _error(401, "Unauthorized", "Unauthorized")
 
     def _maybe_fault(self, request: rendering.Request) -> None:
         if _header(request, TEST_CLIENT_HEADER) or request.action is None:
@@ -232,6 +250,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         if request.resource is None or request.resource.plural is None:
             return await apps.RawHandler._handle(self, request)
+        self._authenticate(request)
         self._maybe_fault(request)
         not_json = non_finite_number(request.data)
         if not_json is not None:
