@@ -12,6 +12,7 @@ kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds o
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import kopf
@@ -81,21 +82,41 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     )
 
 
-@kopf.on.login()
-def login(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> kopf.ConnectionInfo:
-    """The service account in a pod, `$KUBECONFIG` elsewhere; our own client uses the same."""
-    info = kopf.login_with_service_account(settings=settings, **kwargs) or kopf.login_with_kubeconfig(
-        settings=settings, **kwargs
+def credentials(settings: kopf.OperatorSettings, logger: Any) -> kopf.ConnectionInfo | None:
+    """Log in as `kubectl` would: the official client first, kopf's minimal readers otherwise.
+
+    The `kubernetes` package (in the operator extra) understands everything a kubeconfig can
+    hold: exec plugins (EKS, GKE, AKS), OIDC refresh, token files, the in-cluster service
+    account. kopf's own readers only know tokens and certificates; they remain the fallback.
+    """
+    try:
+        from kubernetes.config import kube_config
+    except ImportError:
+        pass
+    else:  # it reads $KUBECONFIG once, at import; a changed variable must count
+        kube_config.KUBE_CONFIG_DEFAULT_LOCATION = os.environ.get("KUBECONFIG", "~/.kube/config")
+    try:
+        info = kopf.login_via_client(settings=settings, logger=logger)
+    except kopf.LoginError:
+        info = None
+    return (
+        info
+        or kopf.login_with_service_account(settings=settings, logger=logger)
+        or kopf.login_with_kubeconfig(settings=settings, logger=logger)
     )
+
+
+@kopf.on.login()
+def login(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: Any) -> kopf.ConnectionInfo:
+    """The service account in a pod, `$KUBECONFIG` elsewhere; our own client uses the same."""
+    info = credentials(settings, logger)
     if info is None:
         raise kopf.LoginError("no credentials: run in a pod with a service account or set KUBECONFIG")
     runtime = getattr(memo, "tradetune", None)
     if isinstance(runtime, Runtime):
 
         async def relogin() -> kopf.ConnectionInfo | None:
-            return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
-                settings=settings
-            )
+            return credentials(settings, logger)
 
         if runtime.client is None:
             runtime.client = kube.KubeClient(info, relogin=relogin)

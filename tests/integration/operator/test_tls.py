@@ -3,6 +3,7 @@ bearer token that expires while it runs (401 → log in again → carry on)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +77,35 @@ def test_an_expired_token_is_renewed_and_work_goes_on(
         cluster.wait_phase("after", "Pending")
     assert token_emulator.call(lambda emu: emu.unauthorized) > 0
     assert len(token_emulator.list(JOBS, NS)) == 2
+
+
+def test_an_exec_plugin_kubeconfig_logs_in_through_the_official_client(
+    token_emulator: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What EKS/GKE/AKS kubeconfigs hold: a command that prints the token (kubectl's exec plugins)."""
+    plugin = tmp_path / "credential-plugin.py"
+    calls = tmp_path / "calls"
+    plugin.write_text(
+        "import json, pathlib\n"
+        f"pathlib.Path({str(calls)!r}).open('a').write('x')\n"
+        'print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",\n'
+        '                  "status": {"token": "token-1"}}))\n'
+    )
+    config = token_emulator.kubeconfig()
+    config["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": sys.executable,
+            "args": [str(plugin)],
+            "interactiveMode": "Never",
+        }
+    }
+    operator = OperatorHarness(token_emulator, tmp_path, monkeypatch)
+    operator.kubeconfig.write_text(yaml.safe_dump(config))
+    cluster = Cluster(token_emulator)
+    with operator.running():
+        token_emulator.create(FTJ, finetunejob("exec"))
+        cluster.job("exec")
+        cluster.wait_phase("exec", "Pending")
+    assert calls.read_text()  # the plugin ran
+    assert token_emulator.call(lambda emu: emu.unauthorized) == 0
