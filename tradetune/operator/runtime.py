@@ -20,7 +20,7 @@ from typing import Any, cast
 import kopf
 
 from tradetune.api import EvalMetrics
-from tradetune.operator import builders, kube, ownership, peering, refusals
+from tradetune.operator import builders, kube, patches, peering, refusals
 from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
@@ -123,13 +123,6 @@ def _post(body: dict[str, Any], events: list[rf.Event]) -> None:
         kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message[:1024])
 
 
-def _status_patch(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """A merge patch that turns `old` into `new` at the top level (removed keys become null)."""
-    patch: dict[str, Any] = {key: None for key in (old or {}) if key not in new}
-    patch.update(new)
-    return {"status": patch}
-
-
 @dataclass
 class Runtime:
     settings: OperatorSettings
@@ -220,7 +213,7 @@ class Runtime:
         """Reconcile the FineTuneJobs (all, or those that can still change) and ModelServes."""
         for body in await self.api.list(kube.FINETUNEJOBS, namespace):
             meta = body.get("metadata") or {}
-            if still_moving(body) or (not only_moving and not meta.get("deletionTimestamp")):
+            if patches.still_moving(body) or (not only_moving and not meta.get("deletionTimestamp")):
                 self.ftj.trigger(str(meta.get("namespace")), str(meta.get("name")))
         for body in await self.api.list(kube.MODELSERVES, namespace):
             meta = body.get("metadata") or {}
@@ -290,7 +283,9 @@ class Runtime:
                 decision = rf.decide(body, observed, self.settings, self.now())
                 break
         if decision.job_patch is not None and job is not None:
-            await api.patch(kube.JOBS, namespace, builders.job_name(name), _with_uid(decision.job_patch, job))
+            await api.patch(
+                kube.JOBS, namespace, builders.job_name(name), patches.with_uid(decision.job_patch, job)
+            )
         if decision.model_serve_create is not None:
             try:
                 await api.create(kube.MODELSERVES, namespace, decision.model_serve_create)
@@ -302,14 +297,14 @@ class Runtime:
             target = body["spec"]["promote"]["modelServe"]
             patch = decision.model_serve_patch
             if model_serve is not None:  # decide checked it opted in: patch that very object
-                patch = _with_uid(patch, model_serve)
+                patch = patches.with_uid(patch, model_serve)
             await api.patch(kube.MODELSERVES, namespace, target, patch)
         if decision.status is not None:
             patched = await api.patch(
                 kube.FINETUNEJOBS,
                 namespace,
                 name,
-                _status_patch(body.get("status"), decision.status),
+                patches.status_patch(body.get("status"), decision.status),
                 subresource="status",
             )
             if patched is None:
@@ -413,14 +408,18 @@ class Runtime:
             deploy = manifest["kind"] == "Deployment"
             res = kube.DEPLOYMENTS if deploy else kube.SERVICES
             current = deployment if deploy else service
-            patch = _child_patch(manifest) if current is None else _with_uid(_child_patch(manifest), current)
+            patch = (
+                patches.child_patch(manifest)
+                if current is None
+                else patches.with_uid(patches.child_patch(manifest), current)
+            )
             await api.patch(res, namespace, manifest["metadata"]["name"], patch)
         if decision.status is not None:
             patched = await api.patch(
                 kube.MODELSERVES,
                 namespace,
                 name,
-                _status_patch(body.get("status"), decision.status),
+                patches.status_patch(body.get("status"), decision.status),
                 subresource="status",
             )
             if patched is None:
@@ -439,50 +438,3 @@ class Runtime:
         """The ModelServe is gone: drop its series; its Deployment and Service go by ownerReference."""
         self.metrics.forget_modelserve(namespace, name)
         self.mserve.forget(namespace, name)
-
-
-def still_moving(body: dict[str, Any]) -> bool:
-    """Whether a periodic reconcile of this FineTuneJob can change anything (finished ones rest)."""
-    meta = body.get("metadata") or {}
-    status = body.get("status") or {}
-    if meta.get("deletionTimestamp"):
-        return False
-    if status.get("observedGeneration") != meta.get("generation"):
-        return True
-    if status.get("phase") not in ("Succeeded", "Failed"):
-        return True
-    return any(
-        c.get("type") == "Promoted" and c.get("reason") in ("ModelServeNotFound", ownership.NAME_CONFLICT)
-        for c in status.get("conditions") or []
-        if isinstance(c, dict)
-    )
-
-
-def _with_uid(patch: dict[str, Any], observed: dict[str, Any]) -> dict[str, Any]:
-    """`patch` with the observed object's uid: the API server refuses it (409) for any other object."""
-    uid = (observed.get("metadata") or {}).get("uid")
-    if not uid:
-        return patch
-    return {**patch, "metadata": {**(patch.get("metadata") or {}), "uid": uid}}
-
-
-# Optional pod-spec fields: a merge patch must null them explicitly when the spec drops them.
-_OPTIONAL_POD_FIELDS = ("nodeSelector", "tolerations", "affinity", "priorityClassName")
-
-
-def _child_patch(desired: dict[str, Any]) -> dict[str, Any]:
-    """A merge patch that makes an existing child match `desired` (lists are replaced whole)."""
-    patch: dict[str, Any] = {
-        "metadata": {
-            "labels": desired["metadata"].get("labels"),
-            "annotations": desired["metadata"].get("annotations"),
-        },
-        "spec": dict(desired["spec"]),
-    }
-    template = patch["spec"].get("template")
-    if isinstance(template, dict):
-        pod_spec = dict(template.get("spec") or {})
-        for key in _OPTIONAL_POD_FIELDS:
-            pod_spec.setdefault(key, None)
-        patch["spec"]["template"] = {**template, "spec": pod_spec}
-    return patch

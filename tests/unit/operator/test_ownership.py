@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.unit.operator.fixtures import COMPLETE, NS, SETTINGS, UID, ftj_body, job, pod, result_message
-from tradetune.operator import ownership, runtime
+from tradetune.operator import ownership, patches
 from tradetune.operator.reconcile_finetunejob import Observed
 from tradetune.operator.reconcile_finetunejob import decide as decide_job
 from tradetune.operator.reconcile_modelserve import ServeObserved
@@ -82,7 +82,7 @@ def test_promotion_into_a_model_serve_that_did_not_opt_in_is_refused() -> None:
     assert d.model_serve_patch is None and not d.promoted
     assert d.status is not None and d.status["phase"] == "Succeeded"
     assert conds(d.status)["Promoted"]["reason"] == "NameConflict"
-    assert runtime.still_moving({"metadata": {"generation": 1}, "status": d.status})
+    assert patches.still_moving({"metadata": {"generation": 1}, "status": d.status})
 
 
 def test_a_foreign_deployment_degrades_the_model_serve_without_patches() -> None:
@@ -100,5 +100,5 @@ def test_a_foreign_deployment_degrades_the_model_serve_without_patches() -> None
 
 
 def test_patches_carry_the_observed_uid() -> None:
-    patch = runtime._with_uid({"spec": {"suspend": True}}, {"metadata": {"uid": "u1"}})
+    patch = patches.with_uid({"spec": {"suspend": True}}, {"metadata": {"uid": "u1"}})
     assert patch == {"spec": {"suspend": True}, "metadata": {"uid": "u1"}}
