@@ -45,34 +45,12 @@ from kmock._internal import apps, rendering
 
 from tests.integration.operator.admission import invalid_pod_spec, non_finite_number, uid_precondition_failure
 from tests.integration.operator.faults import Fault, first_due
-from tradetune.api import crd_documents
+from tests.integration.operator.objects import TRADETUNE_RESOURCES, merge, selector_matches, spec_part
 
 TEST_CLIENT_HEADER = "X-Emulator-Client"
 _NAMESPACES_PATH = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
 _NAMESPACES = kmock.resource("", "v1", "namespaces")
 LOG_LIMIT = 50_000
-
-_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete"})
-
-
-def _resource_info(crd: dict[str, Any]) -> tuple[str, kmock.ResourceInfo]:
-    """The emulator's resource entry for one of our generated CRDs: it serves what they declare."""
-    spec, names = crd["spec"], crd["spec"]["names"]
-    version = next(v for v in spec["versions"] if v.get("served"))
-    return f"{spec['group']}/{version['name']}/{names['plural']}", kmock.ResourceInfo(
-        kind=names["kind"],
-        singular=names["singular"],
-        namespaced=spec["scope"] == "Namespaced",
-        shortnames=set(names.get("shortNames", [])),
-        categories=set(names.get("categories", [])),
-        subresources=set(version.get("subresources", {})),
-        verbs=set(_VERBS),
-    )
-
-
-TRADETUNE_RESOURCES: dict[str, kmock.ResourceInfo] = dict(
-    _resource_info(crd) for documents in crd_documents().values() for crd in documents
-)
 
 
 def _now() -> str:
@@ -86,29 +64,6 @@ def _header(request: rendering.Request, name: str) -> str:
 
 def _error(status: int, reason: str, message: str) -> kmock.KubernetesError:
     return kmock.KubernetesError(status=status, reason=reason, message=message, details={})
-
-
-def _selector_matches(selector: str | None, labels: dict[str, str]) -> bool:
-    """Equality-based label selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-joined."""
-    if not selector:
-        return True
-    for term in (t.strip() for t in selector.split(",")):
-        if not term:
-            continue
-        if "!=" in term:
-            key, value = term.split("!=", 1)
-            if labels.get(key.strip()) == value.strip():
-                return False
-        elif "=" in term:
-            key, value = re.split(r"==?", term, maxsplit=1)
-            if labels.get(key.strip()) != value.strip():
-                return False
-        elif term.startswith("!"):
-            if term[1:].strip() in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True
 
 
 @attrs.define(kw_only=True)
@@ -198,16 +153,10 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         plural = request.resource.plural if request.resource is not None else None
         fault = first_due(self.faults, request.action.value.lower(), plural, request.subresource)
         if fault is not None:
-            reasons = {403: "Forbidden", 409: "Conflict"}
-            message = f"injected fault {fault.served}/{fault.count}"
-            if fault.status == 403:  # as RBAC answers
-                group = request.resource.group if request.resource is not None else ""
-                message = (
-                    f'{plural}.{group} is forbidden: User "system:serviceaccount:tradetune:operator" '
-                    f'cannot {request.action.value.lower()} resource "{plural}" in API group "{group}" '
-                    f'in the namespace "{request.namespace}"'
-                )
-            raise _error(fault.status, reasons.get(fault.status, "InternalError"), message)
+            group = request.resource.group if request.resource is not None else ""
+            verb = request.action.value.lower()
+            reason, message = fault.answer(f"{plural}", str(group or ""), verb, str(request.namespace))
+            raise _error(fault.status, reason, message)
 
     # -- request handling -----------------------------------------------------------------
 
@@ -287,7 +236,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             if resource == request.resource
             and not obj.deleted
             and (request.namespace is None or namespace == request.namespace)
-            and _selector_matches(selector, obj.raw.get("metadata", {}).get("labels") or {})
+            and selector_matches(selector, obj.raw.get("metadata", {}).get("labels") or {})
         ]
         group_version = (
             f"{request.resource.group}/{request.resource.version}"
@@ -366,7 +315,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             else:
                 if not isinstance(request.data, dict):
                     raise _error(400, "BadRequest", "a merge patch must be a JSON object")
-                new = _merge(old, request.data)
+                new = merge(old, request.data)
         except jsonpatch.JsonPatchTestFailed as exc:
             raise _error(422, "Invalid", f"the JSON patch test failed: {exc}") from exc
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
@@ -390,7 +339,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             new_meta["deletionTimestamp"] = old["metadata"]["deletionTimestamp"]
         if new == old:
             return old
-        if request.subresource != "status" and _spec_part(new) != _spec_part(old):
+        if request.subresource != "status" and spec_part(new) != spec_part(old):
             new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         new_meta["resourceVersion"] = self._next_rv()
         if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers"):
@@ -453,7 +402,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         def wanted(obj: dict[str, Any]) -> bool:
             meta = obj.get("metadata", {})
             return (request.namespace is None or meta.get("namespace") == request.namespace) and (
-                _selector_matches(selector, meta.get("labels") or {})
+                selector_matches(selector, meta.get("labels") or {})
             )
 
         if since in (None, "", "0"):
@@ -487,20 +436,3 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
                 await asyncio.wait_for(self._changed.wait(), timeout=remaining)
             except TimeoutError:
                 return
-
-
-def _merge(base: Any, patch: Any) -> Any:
-    """RFC 7386 merge patch: dicts merge recursively, null deletes, everything else replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(base) if isinstance(base, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = _merge(result.get(key), value)
-    return result
-
-
-def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
