@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.integration.operator.conftest import finetunejob, free_port  # noqa: E402
-from tests.integration.operator.emulator import TEST_CLIENT_HEADER, RunningEmulator  # noqa: E402
+from tests.integration.operator.emulator import TEST_CLIENT_HEADER  # noqa: E402
+from tests.integration.operator.running_emulator import RunningEmulator  # noqa: E402
 
 NS = "bench"
 FTJ = "tradetune.dev/v1alpha1/finetunejobs"
