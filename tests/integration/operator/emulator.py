@@ -17,6 +17,8 @@ patch and delete, but kopf needs more than that to behave as it does against a r
 - deleting an object deletes the objects whose ownerReferences name it (the garbage collector);
 - admission (admission.py): uid preconditions (409) and pod templates a real API server
   refuses (422 Invalid).
+- authentication when `tokens` is set: a known bearer token or a client certificate signed
+  by the test CA (tls.py, served over HTTPS by running_emulator.py), else 401.
 
 Tests use it through `running_emulator.RunningEmulator`, which runs the server on its own event
 loop in a background thread, so a KopfRunner thread and a synchronous test can both talk to it. The test
