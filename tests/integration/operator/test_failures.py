@@ -217,10 +217,10 @@ def test_delete_cleans_up_children(
         emulator.create(FTJ, finetunejob("gone"))
         cluster.start_pod("gone")
         cluster.wait_phase("gone", "Running")
-        assert "tradetune.dev/finalizer" in emulator.get(FTJ, NS, "gone")["metadata"]["finalizers"]
+        operator.wait_metrics('name="gone"')
+        assert not emulator.get(FTJ, NS, "gone")["metadata"].get("finalizers")
         emulator.delete(FTJ, NS, "gone")
-        wait_for("FineTuneJob gone", lambda: emulator.get(FTJ, NS, "gone") is None)
-        assert emulator.get(JOBS, NS, "gone-train") is None
+        assert emulator.get(FTJ, NS, "gone") is None
+        assert emulator.get(JOBS, NS, "gone-train") is None  # collected by its ownerReference
         assert emulator.get(CONFIGMAPS, NS, "gone-config") is None
-        text = operator.metrics()
-        assert 'name="gone"' not in text
+        wait_for("the series dropped", lambda: 'name="gone"' not in operator.metrics())
