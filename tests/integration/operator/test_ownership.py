@@ -39,7 +39,7 @@ def _model_serve(name: str, **extra: Any) -> dict[str, Any]:
         "apiVersion": "tradetune.dev/v1alpha1",
         "kind": "ModelServe",
         "metadata": {"name": name, "namespace": NS},
-        "spec": {"model": {"path": "/models/tiny"}, **extra},
+        "spec": {"model": {"path": "/models/tiny"}, "auth": "none", **extra},
     }
 
 

@@ -74,7 +74,7 @@ def test_model_serve_serves_the_recorded_output_not_the_current_spec() -> None:
             "apiVersion": "tradetune.dev/v1alpha1",
             "kind": "ModelServe",
             "metadata": {"name": "llm", "namespace": "ml", "uid": "u", "generation": 1},
-            "spec": {"model": {"fromFineTuneJob": "pine"}},
+            "spec": {"model": {"fromFineTuneJob": "pine"}, "auth": "none"},
         }
     )
     model = builders.resolve_model(mserve, moved)
