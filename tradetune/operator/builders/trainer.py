@@ -49,9 +49,9 @@ def training_config(ftj: FineTuneJob) -> str:
 def resolved_output(ftj: FineTuneJob) -> VolumeRef:
     """The output volume as mounted: `subPath` defaults to the job's name, so two jobs sharing a
     claim never write into one directory (status.artifacts records it for ModelServe)."""
-    assert ftj.spec.output is not None
+    output = require(ftj.spec.output, "spec.output")
     name = str(ftj.metadata.name)
-    return ftj.spec.output.model_copy(update={"sub_path": ftj.spec.output.sub_path or name})
+    return output.model_copy(update={"sub_path": output.sub_path or name})
 
 
 def config_map(ftj: FineTuneJob) -> dict[str, Any]:
