@@ -8,14 +8,16 @@ therefore drops detail in a fixed order until the JSON fits, keeping the numbers
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from tradetune.api._common import CONDITION_REASON, StatusModel
-from tradetune.errors import InvalidInput
+from tradetune.errors import InvalidInput, RuntimeFailure
 
 TERMINATION_MESSAGE_LIMIT = 4096
+RESULT_TOO_LARGE = "ResultTooLarge"
 
 # Metric names as they appear in YAML/JSON, with the direction that counts as better.
 LOWER_IS_BETTER = frozenset({"perplexity", "fullTextPerplexity", "evalLoss", "trainLoss"})
@@ -73,6 +75,14 @@ class Artifacts(StatusModel):
         None, description="File of generations kept for human review (samples.jsonl)."
     )
     metrics_file: str | None = Field(None, description="The full TrainResult (metrics.json).")
+    output_claim_name: str | None = Field(
+        None,
+        description="The PersistentVolumeClaim the outputs were written to (set by the operator); "
+        "ModelServe serves from here, not from the job's current spec.output.",
+    )
+    output_sub_path: str | None = Field(
+        None, description="The sub-directory of that claim (spec.output.subPath, or else the job's name)."
+    )
 
 
 class TrainResult(StatusModel):
@@ -95,6 +105,36 @@ class TrainResult(StatusModel):
         default_factory=list, description="What was changed to recover from out-of-memory errors."
     )
 
+    @model_validator(mode="after")
+    def _metrics_are_finite(self) -> TrainResult:
+        """NaN or Inf is no measurement: a gate must never judge it, JSON cannot carry it.
+
+        Raises RuntimeFailure (not a ValueError, so pydantic passes it through unwrapped) with
+        reason Diverged when the training loss went non-finite, BadTrainerResult otherwise: the
+        trainer turns it into a Failed result, the operator into a Failed FineTuneJob.
+        """
+        bad = [
+            f"{prefix}.{name}={value}"
+            for prefix, metrics in (("metrics", self.metrics), ("baseMetrics", self.base_metrics))
+            if metrics is not None
+            for name, value in _numbers(metrics)
+            if not math.isfinite(value)
+        ]
+        if not bad:
+            return self
+        diverged = self.metrics is not None and not math.isfinite(
+            self.metrics.train_loss if self.metrics.train_loss is not None else 0.0
+        )
+        hint = (
+            "lower spec.training.learningRate or use a warm-up"
+            if diverged
+            else "the run produced no usable model"
+        )
+        raise RuntimeFailure(
+            f"non-finite metrics ({', '.join(bad)}): {hint}",
+            reason="Diverged" if diverged else "BadTrainerResult",
+        )
+
     def to_termination_message(self, limit: int = TERMINATION_MESSAGE_LIMIT) -> str:
         """Compact JSON of at most `limit` bytes (UTF-8).
 
@@ -105,7 +145,7 @@ class TrainResult(StatusModel):
         data: dict[str, Any] = self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
         def encoded() -> bytes:
-            return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+            return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
         # (parent keys, key) to drop, in order, until the JSON fits.
         steps: list[list[tuple[str | None, str]]] = [
@@ -128,8 +168,13 @@ class TrainResult(StatusModel):
             raw = message.encode()
             cut = raw[: max(0, len(raw) - excess - 3)].decode(errors="ignore")
             data["message"] = cut + "..." if cut or message else ""
-        if len(encoded()) > limit:  # only the essentials: outcome and reason always fit
-            data = {"outcome": data["outcome"], "reason": data["reason"], "message": "result too large"}
+        if len(encoded()) > limit:  # nothing left to cut: a failure, never a model without metrics
+            data = {
+                "outcome": "Failed",
+                "reason": RESULT_TOO_LARGE,
+                "message": f"the TrainResult does not fit the {limit}-byte termination message even "
+                "without its details; the full result is in metrics.json in the output volume",
+            }
         return encoded().decode()
 
     @classmethod
@@ -137,6 +182,8 @@ class TrainResult(StatusModel):
         """Parse what `to_termination_message` wrote; InvalidInput when it is not a TrainResult."""
         try:
             return cls.model_validate_json(text)
+        except RuntimeFailure as exc:  # non-finite metrics
+            raise InvalidInput(f"the trainer reported {exc.message}", reason=exc.reason) from None
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(root)"
@@ -144,3 +191,16 @@ class TrainResult(StatusModel):
                 f"termination message is not a TrainResult: {where}: {first['msg']}",
                 reason="BadTrainerResult",
             ) from None
+
+
+def _numbers(metrics: EvalMetrics) -> list[tuple[str, float]]:
+    """Every number in `metrics` as (camelCase name, value), per-task accuracies included."""
+    out: list[tuple[str, float]] = []
+    for name, info in type(metrics).model_fields.items():
+        value = getattr(metrics, name)
+        alias = info.alias or name
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            out.append((alias, float(value)))
+        elif isinstance(value, dict):
+            out.extend((f"{alias}.{k}", float(v)) for k, v in value.items())
+    return out

@@ -79,7 +79,7 @@ def train_command(
         write_termination_message(TrainResult(outcome="Failed", reason=exc.reason, message=exc.message))
         raise
     progress = default_progress()
-    result = train(job.spec, output, progress=progress)
+    result = train(job.spec, output, progress=progress, uid=job.metadata.uid)
     if sys.stdout.isatty() and result.metrics is not None:
         from tradetune.metrics_table import metrics_table
 

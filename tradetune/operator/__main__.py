@@ -6,9 +6,11 @@ come from our environment variables, so the Helm chart configures one set of nam
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tradetune.errors import TradeTuneError
+from tradetune.operator import peering
 from tradetune.operator.settings import OperatorSettings, load_settings
 
 HANDLERS_MODULE = "tradetune.operator.handlers"
@@ -23,7 +25,7 @@ def kopf_args(settings: OperatorSettings, *, liveness: bool = True) -> list[str]
     else:
         args.append("--all-namespaces")
     if settings.peering:
-        args += ["--peering", settings.peering]
+        args += ["--peering", settings.peering, "--priority", str(settings.peering_priority)]
     else:
         args.append("--standalone")
     if liveness and settings.liveness_port:
@@ -33,6 +35,8 @@ def kopf_args(settings: OperatorSettings, *, liveness: bool = True) -> list[str]
 
 def main(argv: list[str] | None = None) -> None:
     """Validate the settings first (one line on error, exit 2), then hand over to kopf."""
+    if os.environ.get("TRADETUNE_PEERING", "").strip():
+        peering.ensure_identity_and_priority(os.environ)  # before kopf and the handlers read them
     try:
         settings = load_settings()
     except TradeTuneError as exc:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from tradetune.api import FineTuneJobStatus, get_condition, rfc3339, set_condition
 from tradetune.jobstatus import Outcome, apply_outcome, failure, short
+from tradetune.operator.ownership import NAME_CONFLICT
 from tradetune.operator.trainer_pod import STALLED_WAITING
 
 # Ready reasons that deserve a Warning event.
@@ -34,6 +35,11 @@ WARNING_REASONS = frozenset(
         "Evicted",
         "SecretNotFound",
         "ModelServeDeleted",
+        NAME_CONFLICT,
+        "Forbidden",
+        "Unschedulable",
+        "Diverged",
+        "ResultTooLarge",
         *STALLED_WAITING,
     }
 )

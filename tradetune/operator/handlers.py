@@ -1,8 +1,10 @@
 """kopf handlers: thin triggers into `Runtime` (see runtime.py) and kopf's own settings.
 
 - FineTuneJob / ModelServe create, resume (operator restart) and update → reconcile that object;
-  delete → delete its children (a finalizer holds the object until done); a timer reconciles
-  objects that are still moving, as a safety net for missed events.
+  their DELETED events drop the object's metric series. No delete handler and no resync timer:
+  either would make kopf put a finalizer on every object, and a finalizer makes deletion wait
+  for a running operator (children go by ownerReference; the periodic resync is Runtime's).
+  The one kopf timer, progress, matches only FineTuneJobs whose trainer runs.
 - Job and Pod events (labelled `tradetune.dev/finetunejob`) → reconcile the owning FineTuneJob;
   Deployment and server Pod events (component server) → reconcile the owning ModelServe, so
   a crash-looping server shows as Degraded within seconds.
@@ -13,6 +15,7 @@ kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds o
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import kopf
@@ -24,13 +27,11 @@ from tradetune.operator import (
     progress_handlers,  # noqa: F401  (registers the progress timer)
 )
 from tradetune.operator.metrics import OperatorMetrics
-from tradetune.operator.reconcile_finetunejob import needs_resync
 from tradetune.operator.runtime import Runtime
-from tradetune.operator.settings import load_settings, resync_seconds
+from tradetune.operator.settings import load_settings
 
+# Added by releases that had delete handlers; kopf removes it from such objects on sight.
 FINALIZER = "tradetune.dev/finalizer"
-# The timer interval must be known when this module is imported: the same validated setting.
-RESYNC_SECONDS = resync_seconds()
 MANAGED = {builders.MANAGED_BY_LABEL: builders.MANAGED_BY}
 CHILD_SELECTOR = f"{builders.FTJ_LABEL},{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
 POD_SELECTOR = f"{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"  # trainer and server pods
@@ -68,6 +69,7 @@ def configure(settings: kopf.OperatorSettings, ours: Any) -> None:
     settings.execution.max_workers = 4
     if ours.cluster_peering is not None:
         settings.peering.clusterwide = ours.cluster_peering
+    settings.peering.lifetime = ours.peering_lifetime
 
 
 @kopf.on.startup()
@@ -77,6 +79,8 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     metrics = OperatorMetrics()
     metrics.serve(ours.metrics_port)
     memo.tradetune = Runtime(settings=ours, metrics=metrics)
+    memo.tradetune.start_resync()
+    memo.tradetune.start_peering_watch(clusterwide=bool(settings.peering.clusterwide))
     logger.info(
         "TradeTune operator: namespaces=%s trainer=%s server=%s metrics=:%s",
         ",".join(ours.namespaces) or "(all)",
@@ -86,21 +90,41 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: 
     )
 
 
-@kopf.on.login()
-def login(settings: kopf.OperatorSettings, memo: Any, **kwargs: Any) -> kopf.ConnectionInfo:
-    """The service account in a pod, `$KUBECONFIG` elsewhere; our own client uses the same."""
-    info = kopf.login_with_service_account(settings=settings, **kwargs) or kopf.login_with_kubeconfig(
-        settings=settings, **kwargs
+def credentials(settings: kopf.OperatorSettings, logger: Any) -> kopf.ConnectionInfo | None:
+    """Log in as `kubectl` would: the official client first, kopf's minimal readers otherwise.
+
+    The `kubernetes` package (in the operator extra) understands everything a kubeconfig can
+    hold: exec plugins (EKS, GKE, AKS), OIDC refresh, token files, the in-cluster service
+    account. kopf's own readers only know tokens and certificates; they remain the fallback.
+    """
+    try:
+        from kubernetes.config import kube_config
+    except ImportError:
+        pass
+    else:  # it reads $KUBECONFIG once, at import; a changed variable must count
+        kube_config.KUBE_CONFIG_DEFAULT_LOCATION = os.environ.get("KUBECONFIG", "~/.kube/config")
+    try:
+        info = kopf.login_via_client(settings=settings, logger=logger)
+    except kopf.LoginError:
+        info = None
+    return (
+        info
+        or kopf.login_with_service_account(settings=settings, logger=logger)
+        or kopf.login_with_kubeconfig(settings=settings, logger=logger)
     )
+
+
+@kopf.on.login()
+def login(settings: kopf.OperatorSettings, memo: Any, logger: Any, **_: Any) -> kopf.ConnectionInfo:
+    """The service account in a pod, `$KUBECONFIG` elsewhere; our own client uses the same."""
+    info = credentials(settings, logger)
     if info is None:
         raise kopf.LoginError("no credentials: run in a pod with a service account or set KUBECONFIG")
     runtime = getattr(memo, "tradetune", None)
     if isinstance(runtime, Runtime):
 
         async def relogin() -> kopf.ConnectionInfo | None:
-            return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
-                settings=settings
-            )
+            return credentials(settings, logger)
 
         if runtime.client is None:
             runtime.client = kube.KubeClient(info, relogin=relogin)
@@ -112,6 +136,13 @@ async def cleanup(memo: Any, **_: Any) -> None:
     runtime = getattr(memo, "tradetune", None)
     if isinstance(runtime, Runtime):
         await runtime.close()
+
+
+@kopf.on.probe(id="active")
+def active_probe(memo: Any, **_: Any) -> bool:
+    """Whether this replica is the active one (`/healthz`); standbys are healthy too."""
+    runtime = getattr(memo, "tradetune", None)
+    return bool(runtime.active) if isinstance(runtime, Runtime) else False
 
 
 @kopf.on.probe(id="reconciles")
@@ -144,23 +175,12 @@ async def finetunejob_changed(namespace: str | None, name: str, memo: Any, **_: 
     await _reconcile("ftj", memo, str(namespace), name)
 
 
-@kopf.on.delete(GROUP, VERSION, "finetunejobs", id="cleanup")
-async def finetunejob_deleted(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    runtime = _runtime(memo)
-    try:
-        await runtime.delete_finetunejob(str(namespace), name)
-    except (kube.TransientApiError, kube.ApiError) as exc:
-        raise kopf.TemporaryError(str(exc), delay=5) from exc
-
-
-@kopf.timer(
-    GROUP, VERSION, "finetunejobs", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS
-)
-async def finetunejob_resync(
-    namespace: str | None, name: str, status: Any, meta: Any, memo: Any, **_: Any
-) -> None:
-    if needs_resync({"status": status, "metadata": meta}):
-        _runtime(memo).ftj.trigger(str(namespace), name)
+@kopf.on.event(GROUP, VERSION, "finetunejobs")
+async def finetunejob_event(namespace: str | None, name: str, type: str | None, memo: Any, **_: Any) -> None:
+    if type == "DELETED":
+        runtime = getattr(memo, "tradetune", None)
+        if isinstance(runtime, Runtime):
+            await runtime.finetunejob_gone(str(namespace), name)
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={builders.FTJ_LABEL: kopf.PRESENT, **MANAGED})
@@ -191,22 +211,18 @@ async def modelserve_changed(namespace: str | None, name: str, memo: Any, **_: A
     await _reconcile("mserve", memo, str(namespace), name)
 
 
-@kopf.on.delete(GROUP, VERSION, "modelserves", id="cleanup")
-async def modelserve_deleted(namespace: str | None, name: str, labels: Any, memo: Any, **_: Any) -> None:
-    runtime = _runtime(memo)
-    try:
-        await runtime.delete_modelserve(str(namespace), name)
-    except (kube.TransientApiError, kube.ApiError) as exc:
-        raise kopf.TemporaryError(str(exc), delay=5) from exc
-    # The FineTuneJob that promoted into it says so at once (Promoted=False, ModelServeDeleted).
-    source = (labels or {}).get(builders.FTJ_LABEL)
-    if source:
-        runtime.ftj.trigger(str(namespace), str(source))
-
-
-@kopf.timer(GROUP, VERSION, "modelserves", id="resync", interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
-async def modelserve_resync(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    _runtime(memo).mserve.trigger(str(namespace), name)
+@kopf.on.event(GROUP, VERSION, "modelserves")
+async def modelserve_event(
+    namespace: str | None, name: str, type: str | None, labels: Any, memo: Any, **_: Any
+) -> None:
+    if type == "DELETED":
+        runtime = getattr(memo, "tradetune", None)
+        if isinstance(runtime, Runtime):
+            await runtime.modelserve_gone(str(namespace), name)
+            # The FineTuneJob that promoted into it says so at once (Promoted=False, ModelServeDeleted).
+            source = (labels or {}).get(builders.FTJ_LABEL)
+            if source:
+                runtime.ftj.trigger(str(namespace), str(source))
 
 
 @kopf.on.event("", "v1", "pods", labels={builders.MSERVE_LABEL: kopf.PRESENT, **MANAGED})

@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import json
 import os
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 
 RETRY_DELAYS: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 3.0)
+# Python writes NaN/Infinity literals that are not JSON and that the API server rejects: refuse
+# them here, with a message, instead of sending a request that fails on every retry.
+strict_json = functools.partial(json.dumps, allow_nan=False)
 
 
 class ApiError(Exception):
@@ -94,10 +100,10 @@ class Res:
     ) -> str:
         base = f"/api/{self.api_version}" if "/" not in self.api_version else f"/apis/{self.api_version}"
         if self.namespaced and namespace:
-            base += f"/namespaces/{namespace}"
+            base += f"/namespaces/{quote(namespace, safe='')}"
         base += f"/{self.plural}"
         if name:
-            base += f"/{name}"
+            base += f"/{quote(name, safe='')}"  # names come from specs: never let one change the path
         if subresource:
             base += f"/{subresource}"
         return base
@@ -111,6 +117,8 @@ SERVICES = Res("v1", "services")
 JOBS = Res("batch/v1", "jobs")
 DEPLOYMENTS = Res("apps/v1", "deployments")
 NETWORKPOLICIES = Res("networking.k8s.io/v1", "networkpolicies")
+PEERINGS = Res("kopf.dev/v1", "kopfpeerings")
+CLUSTER_PEERINGS = Res("kopf.dev/v1", "clusterkopfpeerings", namespaced=False)
 
 
 def _decoded(data: Any) -> bytes:
@@ -185,6 +193,7 @@ class KubeClient:
                 connector=connector,
                 headers=auth_headers(self._creds),
                 timeout=self._timeout,
+                json_serialize=strict_json,
             )
         return self._session
 
@@ -204,6 +213,13 @@ class KubeClient:
         text: bool = False,
     ) -> Any:
         """One call with retries; returns the decoded JSON (the body as text when `text`), or None for 404."""
+        if body is not None:
+            try:
+                strict_json(body)
+            except ValueError as exc:
+                raise ApiError(
+                    400, "BadRequest", f"{method} {path}: the body is not valid JSON: {exc}"
+                ) from None
         attempts = 0
         relogged = False
         while True:
@@ -288,12 +304,21 @@ class KubeClient:
         )
         return result
 
-    async def delete(self, res: Res, namespace: str | None, name: str) -> bool:
-        """Delete with background propagation (a Job takes its pods); False when already gone."""
+    async def delete(self, res: Res, namespace: str | None, name: str, *, uid: str) -> bool:
+        """Delete the object with `uid` (background propagation: a Job takes its pods).
+
+        `preconditions.uid` makes the API server refuse (409) when another object holds the name
+        now; False when it is already gone.
+        """
         result = await self.request(
             "DELETE",
             res.path(namespace, name),
-            body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
+            body={
+                "kind": "DeleteOptions",
+                "apiVersion": "v1",
+                "propagationPolicy": "Background",
+                "preconditions": {"uid": uid},
+            },
         )
         return result is not None
 

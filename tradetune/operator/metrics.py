@@ -125,6 +125,12 @@ class OperatorMetrics:
             ["namespace", "name"],
             registry=r,
         )
+        self.active = Gauge(
+            "tradetune_operator_active",
+            "1 when this replica is the active one (kopf peering); 0 on a standby.",
+            registry=r,
+        )
+        self.active.set(1.0)
         self._phases: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
         self._server: Any = None

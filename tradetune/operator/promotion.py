@@ -3,7 +3,8 @@
 `promotion_step` says whether to create or patch the ModelServe named in `spec.promote` and what
 the `Promoted` condition reads. A ModelServe this job created is recorded in
 `status.createdModelServe` (with a digest of `spec.promote`); when a user deletes it, that is
-their decision: it is not created again until `spec.promote` changes.
+their decision: it is not created again until `spec.promote` changes. An existing ModelServe is
+patched only when it opted in (`tradetune.operator.ownership.may_promote_into`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from tradetune.api import CreatedModelServe, FineTuneJob, FineTuneJobStatus, get_condition
 from tradetune.jobstatus import Promotion
-from tradetune.operator import builders
+from tradetune.operator import builders, ownership
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ def promotion_step(
     if ms is None and not promote.create:
         text = f"ModelServe {promote.model_serve} does not exist; create it or set spec.promote.create."
         return PromotionStep(Promotion(False, "ModelServeNotFound", text), requeue_after=60.0)
+    if ms is not None and not ownership.may_promote_into(ms, str(ftj.metadata.name), str(ftj.metadata.uid)):
+        text = ownership.promotion_refused_message(promote.model_serve, str(ftj.metadata.name))
+        return PromotionStep(Promotion(False, ownership.NAME_CONFLICT, text))
     done = Promotion(True, "Promoted", f"promoted to ModelServe {promote.model_serve}")
     if ms is None:
         return PromotionStep(

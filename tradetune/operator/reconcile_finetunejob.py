@@ -31,10 +31,9 @@ from tradetune.api import (
 )
 from tradetune.errors import SpecError
 from tradetune.jobstatus import Promotion, gated, recorded
-from tradetune.operator import builders
+from tradetune.operator import builders, ownership, patches, refusals
 from tradetune.operator.bodies import api_object
 from tradetune.operator.ftj_status import WARNING_REASONS, Event, StatusBuilder, dump, old_status
-from tradetune.operator.ownership import owned_by
 from tradetune.operator.promotion import promotion_due, promotion_step
 from tradetune.operator.settings import OperatorSettings
 from tradetune.operator.trainer_pod import PodView, job_condition, view_pod
@@ -58,6 +57,8 @@ class Observed:
     job: dict[str, Any] | None = None
     pods: list[dict[str, Any]] = field(default_factory=list)
     model_serve: dict[str, Any] | None = None
+    config_map: dict[str, Any] | None = None  # read only while the Job is missing (to be created)
+    refused: refusals.Refusal | None = None  # the API server refused to create a child just now
 
 
 @dataclass
@@ -87,21 +88,12 @@ def needs_model_serve(body: dict[str, Any]) -> bool:
 
 
 def needs_resync(body: dict[str, Any]) -> bool:
-    """Whether a periodic reconcile can change anything (finished, settled objects are left alone).
+    """Whether a periodic reconcile can change anything (the one rule: `patches.still_moving`).
 
-    Unfinished jobs, a spec not yet reconciled, and a promotion waiting for its ModelServe to be
-    created by someone else are looked at again; everything else changes only on an event.
+    Unfinished jobs, a spec not yet reconciled, and a promotion waiting for its ModelServe (to be
+    created, or to opt in) are looked at again; everything else changes only on an event.
     """
-    status = body.get("status") or {}
-    meta = body.get("metadata") or {}
-    if status.get("observedGeneration") != meta.get("generation"):
-        return True
-    if status.get("phase") not in ("Succeeded", "Failed"):
-        return True
-    return any(
-        isinstance(c, dict) and c.get("type") == "Promoted" and c.get("reason") == "ModelServeNotFound"
-        for c in status.get("conditions") or []
-    )
+    return patches.still_moving(body)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -168,19 +160,31 @@ def decide(
     b.new.job_name = jname
     job = observed.job
 
-    if job is not None and not owned_by(job, uid):
+    if job is not None and not ownership.owned_by(job, uid):
         b.cond("Stalled", True, "JobConflict", f"Job {jname} exists but belongs to another object")
         b.ready(
             False, "JobConflict", f"Job {jname} exists but belongs to another object; waiting for it to go"
         )
         decision.requeue_after = 10.0
         return _finish(b, decision)
+    config_map = observed.config_map
+    if job is None and config_map is not None and not ownership.owned_by(config_map, uid):
+        text = ownership.conflict_message("ConfigMap", builders.config_map_name(name), "FineTuneJob", name)
+        b.cond("Stalled", True, ownership.NAME_CONFLICT, text)
+        b.ready(False, ownership.NAME_CONFLICT, text)
+        decision.requeue_after = 30.0
+        return _finish(b, decision)
 
+    if observed.refused is not None:
+        b.fail(observed.refused.reason, observed.refused.message, trained=None)
+        return _finish(b, decision)
     failed_condition = get_condition(old.conditions, "Failed")
+    if job is None and old.phase == "Failed" and refusals.still_refused(failed_condition, generation):
+        return _finish(b, decision)  # refused for good: try again when the spec changes
     failed_reason = (
         failed_condition.reason if failed_condition is not None and failed_condition.status == "True" else ""
     )
-    if old.phase == "Failed" and failed_reason == "InvalidSpec":
+    if old.phase == "Failed" and failed_reason in refusals.REFUSAL_REASONS:
         # The spec was fixed: a new run starts, and its conditions describe it alone.
         b.new.conditions = []
         b.new.phase = None
@@ -213,6 +217,7 @@ def decide(
         if phase in ("Failed", "Succeeded"):
             return _finish(b, decision)
         decision.create = [builders.config_map(ftj), builders.training_job(ftj, settings)]
+        b.clear_stalled()
         if ftj.spec.suspend:
             b.new.phase = "Suspended"
             b.ready(False, "Suspended", f"Job {jname} created suspended; set spec.suspend to false to start")
@@ -338,16 +343,26 @@ def _record_result(
         return
     if pod.result is None:
         b.fail(
-            "BadTrainerResult", pod.result_error or "the trainer's termination message is not a TrainResult"
+            pod.result_error_reason,
+            pod.result_error or "the trainer's termination message is not a TrainResult",
         )
         return
     result = pod.result
     if result.outcome == "Failed":
         b.fail(result.reason, result.message or result.reason)
         return
+    if result.metrics is None:  # a gate must never pass a model nobody measured
+        b.fail("BadTrainerResult", "the trainer reported success without metrics")
+        return
     if b.new.start_time is None:
         b.new.start_time = pod.started
     b.apply(recorded(result))
+    if ftj.spec.output is not None and b.new.artifacts is not None:
+        # Where the model is: a ModelServe serves this, not whatever the spec says later.
+        output = builders.resolved_output(ftj)
+        b.new.artifacts = b.new.artifacts.model_copy(
+            update={"output_claim_name": output.claim_name, "output_sub_path": output.sub_path}
+        )
     decision.requeue_after = 0.0
 
 

@@ -31,7 +31,7 @@ from tradetune.api import (
 )
 from tradetune.errors import SpecError
 from tradetune.jobstatus import short
-from tradetune.operator import builders
+from tradetune.operator import builders, ownership, refusals
 from tradetune.operator.bodies import api_object
 from tradetune.operator.ftj_status import Event
 from tradetune.operator.server_pods import server_failure
@@ -46,6 +46,7 @@ class ServeObserved:
     fine_tune_job: dict[str, Any] | None = None
     network_policy: dict[str, Any] | None = None
     pods: list[dict[str, Any]] = field(default_factory=list)  # the server pods
+    refused: refusals.Refusal | None = None  # the API server refused to create a child just now
 
 
 @dataclass
@@ -189,6 +190,32 @@ def decide(
         }.items()
     )
     deployment = observed.deployment
+    foreign = ownership.first_foreign(
+        str(mserve.metadata.uid or ""),
+        [
+            ("Deployment", deployment),
+            ("Service", observed.service),
+            ("NetworkPolicy", observed.network_policy),
+        ],
+    )
+    if observed.refused is not None:
+        cond("Ready", False, observed.refused.reason, observed.refused.message)
+        cond("Progressing", False, observed.refused.reason, observed.refused.message)
+        cond("Degraded", True, observed.refused.reason, observed.refused.message)
+        new.message = short(observed.refused.message)
+        new.state = "Degraded"
+        decision.degraded = True
+        return _finish(old, new, decision)
+    if foreign is not None:
+        kind, obj = foreign
+        text = ownership.conflict_message(kind, str(obj["metadata"]["name"]), "ModelServe", name)
+        cond("Ready", False, ownership.NAME_CONFLICT, text)
+        cond("Progressing", False, ownership.NAME_CONFLICT, text)
+        cond("Degraded", True, ownership.NAME_CONFLICT, text)
+        new.message = short(text)
+        new.state = "Degraded"
+        decision.degraded = True
+        return _finish(old, new, decision)
     unresolved: builders.UnresolvedModelError | None = None
     model: builders.ResolvedModel | None = None
     try:

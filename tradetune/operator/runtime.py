@@ -9,6 +9,7 @@ a single follow-up run. Transient API failures are retried with a growing delay 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,7 +20,7 @@ from typing import Any, cast
 import kopf
 
 from tradetune.api import EvalMetrics
-from tradetune.operator import builders, kube
+from tradetune.operator import builders, kube, patches, peering, refusals
 from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
@@ -123,13 +124,6 @@ def _post(body: dict[str, Any], events: list[rf.Event]) -> None:
         kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message[:1024])
 
 
-def _status_patch(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """A merge patch that turns `old` into `new` at the top level (removed keys become null)."""
-    patch: dict[str, Any] = {key: None for key in (old or {}) if key not in new}
-    patch.update(new)
-    return {"status": patch}
-
-
 @dataclass
 class Runtime:
     settings: OperatorSettings
@@ -139,6 +133,9 @@ class Runtime:
     mserve: KeyedRunner = field(init=False)
     _phase_since: dict[Key, tuple[str, float]] = field(default_factory=dict)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _resync_task: asyncio.Task[None] | None = field(default=None, init=False)
+    _peering_task: asyncio.Task[None] | None = field(default=None, init=False)
+    active: bool = True  # this replica works (always, without peering)
 
     def __post_init__(self) -> None:
         self.ftj = KeyedRunner("FineTuneJob", self.reconcile_finetunejob, self.metrics)
@@ -150,7 +147,85 @@ class Runtime:
             raise kube.TransientApiError("not logged in to the API server yet")
         return self.client
 
+    def start_resync(self) -> None:
+        """Reconcile every object that can still change each `resync_seconds`, missed events or not.
+
+        A loop of our own rather than kopf timers: kopf puts a finalizer on every object a timer
+        watches, and a finalizer makes deletion wait for a running operator.
+        """
+        self._resync_task = asyncio.create_task(self._resync_forever(), name="resync")
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.resync_seconds)
+            try:
+                await self.resync_once()
+            except (kube.ApiError, kube.TransientApiError) as exc:
+                logger.warning(
+                    "periodic resync failed (%s); trying again in %.0fs", exc, self.settings.resync_seconds
+                )
+
+    def start_peering_watch(self, clusterwide: bool) -> None:
+        """Follow the peering object to know whether kopf lets this replica work (peering.py)."""
+        if not self.settings.peering:
+            return
+        self.active = False
+        self.metrics.active.set(0.0)
+        self._peering_task = asyncio.create_task(self._follow_peering(clusterwide), name="peering")
+
+    async def _follow_peering(self, clusterwide: bool) -> None:
+        interval = max(0.5, min(5.0, self.settings.peering_lifetime / 6))
+        while True:
+            try:
+                active = await self._peering_active(clusterwide)
+                if active and not self.active:
+                    for namespace in self.settings.namespaces or (None,):
+                        await self._trigger_all(namespace)  # take over whatever is in flight
+            except (kube.ApiError, kube.TransientApiError) as exc:
+                logger.warning("cannot read the peering object (%s)", exc)
+            else:
+                if active != self.active:
+                    logger.info("this replica is now %s", "active" if active else "a standby")
+                self.active = active
+                self.metrics.active.set(1.0 if active else 0.0)
+            await asyncio.sleep(interval)
+
+    async def _peering_active(self, clusterwide: bool) -> bool:
+        if self.client is None:
+            return False
+        name = str(self.settings.peering)
+        scopes: tuple[str | None, ...] = (None,) if clusterwide else self.settings.namespaces or (None,)
+        res = kube.CLUSTER_PEERINGS if clusterwide else kube.PEERINGS
+        for namespace in scopes:
+            body = await self.api.get(res, namespace, name)
+            peers = (body or {}).get("status") or {}
+            me, priority = self.settings.identity, self.settings.peering_priority
+            if not peering.is_active(peers, me, priority, datetime.now(UTC)):
+                return False
+        return True
+
+    async def resync_once(self) -> None:
+        if self.client is None or not self.active:
+            return
+        for namespace in self.settings.namespaces or (None,):
+            await self._trigger_all(namespace, only_moving=True)
+
+    async def _trigger_all(self, namespace: str | None, *, only_moving: bool = False) -> None:
+        """Reconcile the FineTuneJobs (all, or those that can still change) and ModelServes."""
+        for body in await self.api.list(kube.FINETUNEJOBS, namespace):
+            meta = body.get("metadata") or {}
+            if patches.still_moving(body) or (not only_moving and not meta.get("deletionTimestamp")):
+                self.ftj.trigger(str(meta.get("namespace")), str(meta.get("name")))
+        for body in await self.api.list(kube.MODELSERVES, namespace):
+            meta = body.get("metadata") or {}
+            if not meta.get("deletionTimestamp"):
+                self.mserve.trigger(str(meta.get("namespace")), str(meta.get("name")))
+
     async def close(self) -> None:
+        for task in (self._resync_task, self._peering_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.ftj.close()
         await self.mserve.close()
         if self.client is not None:
@@ -179,29 +254,39 @@ class Runtime:
                 for pod in await api.list(kube.PODS, namespace, f"{builders.FTJ_LABEL}={name}")
                 if owned_by(pod, job_uid)
             ]
+        config_map = None
+        if job is None:  # about to be created: whatever holds the ConfigMap's name must be ours
+            config_map = await api.get(kube.CONFIGMAPS, namespace, builders.config_map_name(name))
         model_serve = None
         if rf.needs_model_serve(body):
             target = body["spec"]["promote"]["modelServe"]
             model_serve = await api.get(kube.MODELSERVES, namespace, target)
-        decision = rf.decide(
-            body, rf.Observed(job=job, pods=pods, model_serve=model_serve), self.settings, self.now()
-        )
+        observed = rf.Observed(job=job, pods=pods, model_serve=model_serve, config_map=config_map)
+        decision = rf.decide(body, observed, self.settings, self.now())
 
         for manifest in decision.create:
+            if manifest["kind"] == "ConfigMap" and config_map is not None:
+                continue  # ours (decide checked its owner): the Job is what is missing
             res = kube.JOBS if manifest["kind"] == "Job" else kube.CONFIGMAPS
             try:
                 await api.create(res, namespace, manifest)
             except kube.ApiError as exc:
-                if exc.status != 409:
-                    raise
-                logger.info(
-                    "%s %s/%s exists already: adopted",
-                    manifest["kind"],
-                    namespace,
-                    manifest["metadata"]["name"],
+                if exc.status == 409:
+                    # Created meanwhile, by us or by someone else: decide again with it observed,
+                    # never adopt an object by its name alone.
+                    return True
+                refused = refusals.refusal(
+                    manifest["kind"], manifest["metadata"]["name"], exc.status, exc.message
                 )
-        if decision.job_patch is not None:
-            await api.patch(kube.JOBS, namespace, builders.job_name(name), decision.job_patch)
+                if refused is None:
+                    raise
+                observed = dataclasses.replace(observed, refused=refused)
+                decision = rf.decide(body, observed, self.settings, self.now())
+                break
+        if decision.job_patch is not None and job is not None:
+            await api.patch(
+                kube.JOBS, namespace, builders.job_name(name), patches.with_uid(decision.job_patch, job)
+            )
         if decision.model_serve_create is not None:
             try:
                 await api.create(kube.MODELSERVES, namespace, decision.model_serve_create)
@@ -211,13 +296,16 @@ class Runtime:
                 return True  # created meanwhile: decide again with it observed
         if decision.model_serve_patch is not None:
             target = body["spec"]["promote"]["modelServe"]
-            await api.patch(kube.MODELSERVES, namespace, target, decision.model_serve_patch)
+            patch = decision.model_serve_patch
+            if model_serve is not None:  # decide checked it opted in: patch that very object
+                patch = patches.with_uid(patch, model_serve)
+            await api.patch(kube.MODELSERVES, namespace, target, patch)
         if decision.status is not None:
             patched = await api.patch(
                 kube.FINETUNEJOBS,
                 namespace,
                 name,
-                _status_patch(body.get("status"), decision.status),
+                patches.status_patch(body.get("status"), decision.status),
                 subresource="status",
             )
             if patched is None:
@@ -275,10 +363,12 @@ class Runtime:
             if ((ms.get("spec") or {}).get("model") or {}).get("fromFineTuneJob") == ftj_name:
                 self.mserve.trigger(namespace, ms["metadata"]["name"])
 
-    async def delete_finetunejob(self, namespace: str, name: str) -> None:
-        """Delete the children now (ownerReferences would too, eventually) and drop the series."""
-        await self.api.delete(kube.JOBS, namespace, builders.job_name(name))
-        await self.api.delete(kube.CONFIGMAPS, namespace, builders.config_map_name(name))
+    async def finetunejob_gone(self, namespace: str, name: str) -> None:
+        """The FineTuneJob is gone: drop its series; Kubernetes collects the children it owned.
+
+        No finalizer holds the object for this (see handlers.py), so deleting a FineTuneJob, its
+        namespace or the CRDs never waits on the operator, even after it was uninstalled.
+        """
         self.metrics.forget_finetunejob(namespace, name)
         self._phase_since.pop((namespace, name), None)
         self.ftj.forget(namespace, name)
@@ -304,31 +394,44 @@ class Runtime:
             if deployment is not None
             else []
         )
-        decision = rm.decide(
-            body,
-            rm.ServeObserved(
-                deployment=deployment, service=service, fine_tune_job=ftj, network_policy=policy, pods=pods
-            ),
-            self.settings,
-            self.now(),
+        observed = rm.ServeObserved(
+            deployment=deployment, service=service, fine_tune_job=ftj, network_policy=policy, pods=pods
         )
+        decision = rm.decide(body, observed, self.settings, self.now())
         for manifest in decision.create:
             res = _SERVE_CHILDREN[manifest["kind"]]
             try:
                 await api.create(res, namespace, manifest)
             except kube.ApiError as exc:
-                if exc.status != 409:
+                if exc.status == 409:
+                    self.mserve.trigger(namespace, name, 1.0)  # decide again with it observed
+                    continue
+                refused = refusals.refusal(
+                    manifest["kind"], manifest["metadata"]["name"], exc.status, exc.message
+                )
+                if refused is None:
                     raise
-                self.mserve.trigger(namespace, name, 1.0)
+                observed = dataclasses.replace(observed, refused=refused)
+                decision = rm.decide(body, observed, self.settings, self.now())
+                decision.create, decision.patch = [], []
+                break
         for manifest in decision.patch:
             res = _SERVE_CHILDREN[manifest["kind"]]
-            await api.patch(res, namespace, manifest["metadata"]["name"], _child_patch(manifest))
+            current = {"Deployment": deployment, "Service": service, "NetworkPolicy": policy}.get(
+                manifest["kind"]
+            )
+            patch = (
+                patches.child_patch(manifest)
+                if current is None
+                else patches.with_uid(patches.child_patch(manifest), current)
+            )
+            await api.patch(res, namespace, manifest["metadata"]["name"], patch)
         if decision.status is not None:
             patched = await api.patch(
                 kube.MODELSERVES,
                 namespace,
                 name,
-                _status_patch(body.get("status"), decision.status),
+                patches.status_patch(body.get("status"), decision.status),
                 subresource="status",
             )
             if patched is None:
@@ -343,10 +446,8 @@ class Runtime:
             degraded=decision.degraded,
         )
 
-    async def delete_modelserve(self, namespace: str, name: str) -> None:
-        await self.api.delete(kube.DEPLOYMENTS, namespace, builders.server_name(name))
-        await self.api.delete(kube.SERVICES, namespace, builders.server_name(name))
-        await self.api.delete(kube.NETWORKPOLICIES, namespace, builders.server_name(name))
+    async def modelserve_gone(self, namespace: str, name: str) -> None:
+        """The ModelServe is gone: drop its series; its children go by ownerReference."""
         self.metrics.forget_modelserve(namespace, name)
         self.mserve.forget(namespace, name)
 
@@ -357,24 +458,3 @@ _SERVE_CHILDREN = {
     "Service": kube.SERVICES,
     "NetworkPolicy": kube.NETWORKPOLICIES,
 }
-
-# Optional pod-spec fields: a merge patch must null them explicitly when the spec drops them.
-_OPTIONAL_POD_FIELDS = ("nodeSelector", "tolerations", "affinity", "priorityClassName")
-
-
-def _child_patch(desired: dict[str, Any]) -> dict[str, Any]:
-    """A merge patch that makes an existing child match `desired` (lists are replaced whole)."""
-    patch: dict[str, Any] = {
-        "metadata": {
-            "labels": desired["metadata"].get("labels"),
-            "annotations": desired["metadata"].get("annotations"),
-        },
-        "spec": dict(desired["spec"]),
-    }
-    template = patch["spec"].get("template")
-    if isinstance(template, dict):
-        pod_spec = dict(template.get("spec") or {})
-        for key in _OPTIONAL_POD_FIELDS:
-            pod_spec.setdefault(key, None)
-        patch["spec"]["template"] = {**template, "spec": pod_spec}
-    return patch

@@ -15,6 +15,9 @@
 | `TRADETUNE_PROGRESS_TAIL_LINES` | `50` | lines read from the end of that log |
 | `TRADETUNE_PEERING` | unset (standalone) | kopf peering name, for several replicas (docs/operator.md) |
 | `TRADETUNE_CLUSTER_PEERING` | the operator's scope | `true`: ClusterKopfPeering, `false`: KopfPeering |
+| `TRADETUNE_PEERING_PRIORITY` | random per process | this replica's kopf priority: the highest is active |
+| `TRADETUNE_PEERING_LIFETIME` | `60` | seconds a peering record lives unrenewed: failover after a crash |
+| `POD_ID` | `<host>-<pid>` | this replica's peering identity (the chart sets the pod name) |
 
 Bad values raise `InvalidInput` naming the variable, so the pod fails at start with one line
 instead of misbehaving later.
@@ -65,6 +68,9 @@ class OperatorSettings:
     progress_tail_lines: int = 50
     peering: str | None = None
     cluster_peering: bool | None = None
+    peering_priority: int = 0
+    peering_lifetime: int = 60
+    identity: str = ""
 
     @property
     def clusterwide(self) -> bool:
@@ -163,4 +169,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> OperatorSettings:
         progress_tail_lines=_int(env, "TRADETUNE_PROGRESS_TAIL_LINES", 50, minimum=1),
         peering=peering,
         cluster_peering=None if not raw_cluster else raw_cluster in ("true", "1", "yes"),
+        peering_priority=_int(env, "TRADETUNE_PEERING_PRIORITY", 0),
+        peering_lifetime=_int(env, "TRADETUNE_PEERING_LIFETIME", 60, minimum=5),
+        identity=env.get("POD_ID", "").strip(),
     )

@@ -1,7 +1,8 @@
 """The trainer's Job and pods as the FineTuneJob lifecycle reads them.
 
 A pod is reduced to a `PodView`: pending, stalled (a waiting reason that will not fix itself,
-such as an image pull back-off), running, succeeded or failed, with the failure reason and the
+such as an image pull back-off, or `PodScheduled=False` from the scheduler), running,
+succeeded or failed, with the failure reason and the
 TrainResult the trainer wrote to its termination message. Pure functions of the objects the
 API server returned.
 """
@@ -57,6 +58,7 @@ class PodView:
     finished: str | None = None
     result: TrainResult | None = None
     result_error: str | None = None
+    result_error_reason: str = "BadTrainerResult"  # or Diverged: non-finite training loss
 
 
 def _trainer_status(pod: dict[str, Any]) -> dict[str, Any]:
@@ -79,11 +81,12 @@ def view_pod(pod: dict[str, Any]) -> PodView:
     message = str(terminated.get("message") or "")
     result: TrainResult | None = None
     result_error: str | None = None
+    error_reason = "BadTrainerResult"
     if message.strip().startswith("{"):
         try:
             result = TrainResult.from_termination_message(message)
         except InvalidInput as exc:
-            result_error = exc.message
+            result_error, error_reason = exc.message, exc.reason
     if phase == "Succeeded":
         return PodView(
             name,
@@ -93,6 +96,7 @@ def view_pod(pod: dict[str, Any]) -> PodView:
             finished=terminated.get("finishedAt"),
             result=result,
             result_error=result_error if message else "the trainer wrote no termination message",
+            result_error_reason=error_reason,
         )
     if phase == "Failed":
         exit_code = terminated.get("exitCode")
@@ -118,6 +122,9 @@ def view_pod(pod: dict[str, Any]) -> PodView:
             result=result,
         )
     waiting = state.get("waiting") or {}
+    unscheduled = _unschedulable(status)
+    if phase == "Pending" and unscheduled is not None:
+        return PodView(name, created, "stalled", "Unschedulable", unscheduled)
     if waiting.get("reason") in STALLED_WAITING:
         text = str(waiting.get("message") or "")
         secret = missing_secret(pod)
@@ -137,6 +144,15 @@ def view_pod(pod: dict[str, Any]) -> PodView:
     return PodView(
         name, created, "pending", str(waiting.get("reason") or ""), str(waiting.get("message") or "")
     )
+
+
+def _unschedulable(status: dict[str, Any]) -> str | None:
+    """The scheduler's message when it cannot place the pod (no GPU node, missing PVC, quota)."""
+    for cond in status.get("conditions") or []:
+        unscheduled = cond.get("type") == "PodScheduled" and cond.get("status") == "False"
+        if unscheduled and cond.get("reason", "Unschedulable") == "Unschedulable":
+            return str(cond.get("message") or "the scheduler found no node for the pod")
+    return None
 
 
 def job_condition(job: dict[str, Any], kind: str) -> dict[str, Any] | None:

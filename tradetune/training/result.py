@@ -31,6 +31,7 @@ class RunState:
 
     attempts: int = 0
     fingerprint: str | None = None
+    run_key: str | None = None  # run_key.py: which object and spec the checkpoints belong to
     memory: dict[str, Any] | None = None
     oom_recoveries: list[str] = field(default_factory=list)
 
@@ -48,6 +49,7 @@ def load_state(output: Path) -> RunState:
         return RunState(
             attempts=int(data.get("attempts", 0)),
             fingerprint=data.get("fingerprint"),
+            run_key=data.get("run_key"),
             memory=data.get("memory"),
             oom_recoveries=list(data.get("oom_recoveries", [])),
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from tradetune.training.data import materialise, to_prompt_completion
 from tradetune.training.merge import merge_adapter, save_full_model, save_tokenizer
 from tradetune.training.plan import Precision, evaluation_options, resolve_precision
 from tradetune.training.result import load_state, save_state, write_metrics, write_termination_message
+from tradetune.training.run_key import forget_other_runs, run_key
 from tradetune.training.sft import run_sft
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ def _train(
     callbacks: Sequence[Any],
     timer: _Timer,
     counters: dict[str, Any],
+    key: str,
 ) -> TrainResult:
     from tradetune.evaluation.suite import evaluate_records, load_model
 
@@ -126,14 +127,7 @@ def _train(
 
     progress.phase("dataset")
     splits = materialise(spec.dataset, output / "data")
-    checkpoints = output / "checkpoints"
-    if state.fingerprint is not None and state.fingerprint != splits.fingerprint:
-        # The data changed since the checkpoints were written: resuming would mix two datasets.
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        (output / "train_log.jsonl").unlink(missing_ok=True)
-        state.memory, state.oom_recoveries = None, []
-    state.fingerprint = splits.fingerprint
-    save_state(output, state)
+    forget_other_runs(output, state, fingerprint=splits.fingerprint, key=key)
     t = timer.lap("dataset", t)
 
     base = require(spec.base_model.path or spec.base_model.name, "spec.baseModel.path or name")
@@ -278,6 +272,7 @@ def train(
     callbacks: Sequence[Any] = (),
     result_path: str | None = None,
     raise_on_failure: bool = True,
+    uid: str | None = None,
 ) -> TrainResult:
     """Run a FineTuneJob spec into `output`; returns the TrainResult (also in metrics.json).
 
@@ -286,13 +281,18 @@ def train(
     TradeTuneError (unknown errors become RuntimeFailure with reason TrainingFailed) unless
     `raise_on_failure` is false, in which case the Failed result is returned.
     `callbacks` are extra transformers TrainerCallbacks (used by tests to inject faults).
+    `uid` is the FineTuneJob's uid: with the result-changing spec fields it decides whether
+    checkpoints in `output` belong to this run (run_key.py).
     """
     sink = progress or NullProgress()
     timer = _Timer()
     counters: dict[str, Any] = {}
     output = Path(output)
     try:
-        result = _train(spec, output, progress=sink, callbacks=callbacks, timer=timer, counters=counters)
+        key = run_key(spec, uid)
+        result = _train(
+            spec, output, progress=sink, callbacks=callbacks, timer=timer, counters=counters, key=key
+        )
     except (Exception, KeyboardInterrupt) as exc:
         timer.total()
         state = counters.get("state")

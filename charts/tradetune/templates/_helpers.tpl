@@ -84,7 +84,7 @@ makes; tests/integration/chart/test_rbac.py holds this list equal to that one. *
   verbs: ["patch"]
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list", "watch"]
@@ -93,16 +93,16 @@ makes; tests/integration/chart/test_rbac.py holds this list equal to that one. *
   verbs: ["get"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["create", "delete"]
+  verbs: ["get", "create"]
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["get", "create", "patch", "delete"]
+  verbs: ["get", "create", "patch"]
 - apiGroups: ["networking.k8s.io"]
   resources: ["networkpolicies"]
-  verbs: ["get", "create", "patch", "delete"]
+  verbs: ["get", "create", "patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
@@ -110,5 +110,5 @@ makes; tests/integration/chart/test_rbac.py holds this list equal to that one. *
 
 {{/* kopf peering rights (replicaCount > 1): the cluster-wide kind or the namespaced one. */}}
 {{- define "tradetune.peeringVerbs" -}}
-["list", "watch", "patch"]
+["get", "list", "watch", "patch"]
 {{- end }}

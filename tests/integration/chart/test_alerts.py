@@ -22,6 +22,7 @@ REQUIRED = {
     "ModelServeDegraded",
     "ModelServeRolledBack",
     "OperatorDown",
+    "OperatorNoActiveReplica",
     "OperatorReconcileErrors",
 }
 PROMQL_WORDS = {
@@ -203,6 +204,7 @@ def test_alerts_fire_on_the_real_operator_metrics(promtool: str, tmp_path: Path)
         "ModelServeNotReady": [{"name": "down", "namespace": "ml"}],
         "ModelServeDegraded": [{"name": "down", "namespace": "ml"}],
         "OperatorDown": [],
+        "OperatorNoActiveReplica": [],
         "OperatorReconcileErrors": [{"kind": "FineTuneJob"}],
     }
     severity = {r["alert"]: r["labels"]["severity"] for r in _rules(rules)}

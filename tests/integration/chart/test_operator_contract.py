@@ -16,7 +16,7 @@ from tradetune.operator.settings import load_settings
 def _operator_env(objs: list[dict[str, Any]], tmp_path: Path) -> dict[str, str]:
     """The Deployment's env, with the profiles ConfigMap written where the env points."""
     container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     mount = next(m for m in container["volumeMounts"] if m["name"] == "profiles")
     profiles_file = Path(env["TRADETUNE_PROFILES_FILE"])
     assert profiles_file.parent == Path(mount["mountPath"])

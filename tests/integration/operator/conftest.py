@@ -79,7 +79,7 @@ class OperatorHarness:
 
     def __init__(self, emu: RunningEmulator, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.emu = emu
-        kubeconfig = tmp / "kubeconfig.yaml"
+        self.kubeconfig = kubeconfig = tmp / "kubeconfig.yaml"
         kubeconfig.write_text(yaml.safe_dump(emu.kubeconfig()))
         self.metrics_port = free_port()
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig))

@@ -15,7 +15,12 @@ patch and delete, but kopf needs more than that to behave as it does against a r
   a status patch cannot change anything else; `generation` moves only on spec changes;
 - a no-op patch changes nothing (no new resourceVersion, no watch event);
 - `pods/{name}/log` serves the container log the test (playing the kubelet) wrote, with
-  `container`, `tailLines` and `sinceSeconds` honoured (pod_logs.py).
+  `container`, `tailLines` and `sinceSeconds` honoured (pod_logs.py);
+- deleting an object deletes the objects whose ownerReferences name it (the garbage collector);
+- admission (admission.py): uid preconditions (409) and pod templates a real API server
+  refuses (422 Invalid).
+- authentication when `tokens` is set: a known bearer token or a client certificate signed
+  by the test CA (tls.py, served over HTTPS by running_emulator.py), else 401.
 
 Tests use it through `running_emulator.RunningEmulator`, which runs the server on its own event
 loop in a background thread, so a KopfRunner thread and a synchronous test can both talk to it. The test
@@ -42,36 +47,15 @@ import jsonpatch
 import kmock
 from kmock._internal import apps, rendering
 
+from tests.integration.operator.admission import invalid_pod_spec, non_finite_number, uid_precondition_failure
 from tests.integration.operator.faults import Fault, first_due
+from tests.integration.operator.objects import TRADETUNE_RESOURCES, merge, selector_matches, spec_part
 from tests.integration.operator.pod_logs import LogRequestError, PodLogs
-from tradetune.api import crd_documents
 
 TEST_CLIENT_HEADER = "X-Emulator-Client"
 _NAMESPACES_PATH = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
 _NAMESPACES = kmock.resource("", "v1", "namespaces")
 LOG_LIMIT = 50_000
-
-_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete"})
-
-
-def _resource_info(crd: dict[str, Any]) -> tuple[str, kmock.ResourceInfo]:
-    """The emulator's resource entry for one of our generated CRDs: it serves what they declare."""
-    spec, names = crd["spec"], crd["spec"]["names"]
-    version = next(v for v in spec["versions"] if v.get("served"))
-    return f"{spec['group']}/{version['name']}/{names['plural']}", kmock.ResourceInfo(
-        kind=names["kind"],
-        singular=names["singular"],
-        namespaced=spec["scope"] == "Namespaced",
-        shortnames=set(names.get("shortNames", [])),
-        categories=set(names.get("categories", [])),
-        subresources=set(version.get("subresources", {})),
-        verbs=set(_VERBS),
-    )
-
-
-TRADETUNE_RESOURCES: dict[str, kmock.ResourceInfo] = dict(
-    _resource_info(crd) for documents in crd_documents().values() for crd in documents
-)
 
 
 def _now() -> str:
@@ -85,29 +69,6 @@ def _header(request: rendering.Request, name: str) -> str:
 
 def _error(status: int, reason: str, message: str) -> kmock.KubernetesError:
     return kmock.KubernetesError(status=status, reason=reason, message=message, details={})
-
-
-def _selector_matches(selector: str | None, labels: dict[str, str]) -> bool:
-    """Equality-based label selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-joined."""
-    if not selector:
-        return True
-    for term in (t.strip() for t in selector.split(",")):
-        if not term:
-            continue
-        if "!=" in term:
-            key, value = term.split("!=", 1)
-            if labels.get(key.strip()) == value.strip():
-                return False
-        elif "=" in term:
-            key, value = re.split(r"==?", term, maxsplit=1)
-            if labels.get(key.strip()) != value.strip():
-                return False
-        elif term.startswith("!"):
-            if term[1:].strip() in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True
 
 
 @attrs.define(kw_only=True)
@@ -125,6 +86,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     create_attempts: dict[str, int] = attrs.field(factory=dict, init=False)
     fetches: dict[str, int] = attrs.field(factory=dict, init=False)  # GETs by plural, test client excluded
     pod_logs: PodLogs = attrs.field(factory=PodLogs, init=False)  # the kubelet's container logs
+    tokens: set[str] | None = attrs.field(default=None, init=False)  # None: anyone may call
+    unauthorized: int = attrs.field(default=0, init=False)  # requests answered 401
+    by_certificate: int = attrs.field(default=0, init=False)  # requests authenticated by client cert
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -174,14 +138,31 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             return self.objects[key]
         return None
 
+    def _authenticate(self, request: rendering.Request) -> None:
+        """401 unless a known bearer token or a client certificate the CA signed comes along."""
+        if self.tokens is None or _header(request, TEST_CLIENT_HEADER):
+            return
+        scheme, _, token = _header(request, "Authorization").partition(" ")
+        if scheme.lower() == "bearer" and token in self.tokens:
+            return
+        raw = getattr(request, "_raw_request", None)
+        transport = raw.transport if raw is not None else None
+        if transport is not None and transport.get_extra_info("peercert"):
+            self.by_certificate += 1
+            return
+        self.unauthorized += 1
+        raise _error(401, "Unauthorized", "Unauthorized")
+
     def _maybe_fault(self, request: rendering.Request) -> None:
         if _header(request, TEST_CLIENT_HEADER) or request.action is None:
             return
         plural = request.resource.plural if request.resource is not None else None
         fault = first_due(self.faults, request.action.value.lower(), plural, request.subresource)
         if fault is not None:
-            reason = "Conflict" if fault.status == 409 else "InternalError"
-            raise _error(fault.status, reason, f"injected fault {fault.served}/{fault.count}")
+            group = request.resource.group if request.resource is not None else ""
+            verb = request.action.value.lower()
+            reason, message = fault.answer(f"{plural}", str(group or ""), verb, str(request.namespace))
+            raise _error(fault.status, reason, message)
 
     # -- request handling -----------------------------------------------------------------
 
@@ -224,7 +205,11 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         if request.resource is None or request.resource.plural is None:
             return await apps.RawHandler._handle(self, request)
+        self._authenticate(request)
         self._maybe_fault(request)
+        not_json = non_finite_number(request.data)
+        if not_json is not None:
+            raise _error(400, "BadRequest", not_json)
         action = request.action
         if action == kmock.action.WATCH:
             self._info(request.resource)
@@ -263,7 +248,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             if resource == request.resource
             and not obj.deleted
             and (request.namespace is None or namespace == request.namespace)
-            and _selector_matches(selector, obj.raw.get("metadata", {}).get("labels") or {})
+            and selector_matches(selector, obj.raw.get("metadata", {}).get("labels") or {})
         ]
         group_version = (
             f"{request.resource.group}/{request.resource.version}"
@@ -300,6 +285,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         key = (request.resource, namespace, name)
         if self._stored(key) is not None:
             raise _error(409, "AlreadyExists", f'{request.resource.plural} "{name}" already exists')
+        invalid = invalid_pod_spec(obj)
+        if invalid is not None:
+            raise _error(422, "Invalid", invalid)
         group = request.resource.group
         obj.setdefault(
             "apiVersion", f"{group}/{request.resource.version}" if group else request.resource.version
@@ -327,6 +315,9 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         if stored is None:
             raise _error(404, "NotFound", f"{request.resource.plural} {request.name!r} not found")
         old = copy.deepcopy(stored.raw)
+        failed = uid_precondition_failure(request.data, old["metadata"]["uid"])
+        if failed is not None:
+            raise _error(409, "Conflict", failed)
         content_type = _header(request, "Content-Type")
         try:
             if "json-patch" in content_type:
@@ -336,7 +327,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             else:
                 if not isinstance(request.data, dict):
                     raise _error(400, "BadRequest", "a merge patch must be a JSON object")
-                new = _merge(old, request.data)
+                new = merge(old, request.data)
         except jsonpatch.JsonPatchTestFailed as exc:
             raise _error(422, "Invalid", f"the JSON patch test failed: {exc}") from exc
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
@@ -360,12 +351,13 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             new_meta["deletionTimestamp"] = old["metadata"]["deletionTimestamp"]
         if new == old:
             return old
-        if request.subresource != "status" and _spec_part(new) != _spec_part(old):
+        if request.subresource != "status" and spec_part(new) != spec_part(old):
             new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         new_meta["resourceVersion"] = self._next_rv()
         if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers"):
             stored.delete()
             self._emit(request.resource, "DELETED", new)
+            self._collect(new_meta["uid"])
             return new
         stored.history.append(new)
         self._emit(request.resource, "MODIFIED", new)
@@ -379,17 +371,34 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
             raise _error(404, "NotFound", f"{request.resource.plural} {request.name!r} not found")
         obj = copy.deepcopy(stored.raw)
         meta = obj["metadata"]
+        failed = uid_precondition_failure(request.data, meta["uid"])
+        if failed is not None:
+            raise _error(409, "Conflict", failed)
+        self._remove(request.resource, stored)
+        return obj
+
+    def _remove(self, resource: kmock.resource, stored: kmock.Object) -> None:
+        """Delete now, or mark for deletion while finalizers hold the object."""
+        obj = copy.deepcopy(stored.raw)
+        meta = obj["metadata"]
         if meta.get("finalizers"):
             if not meta.get("deletionTimestamp"):
                 meta["deletionTimestamp"] = _now()
                 meta["resourceVersion"] = self._next_rv()
                 stored.history.append(obj)
-                self._emit(request.resource, "MODIFIED", obj)
-            return obj
+                self._emit(resource, "MODIFIED", obj)
+            return
         meta["resourceVersion"] = self._next_rv()
         stored.delete()
-        self._emit(request.resource, "DELETED", obj)
-        return obj
+        self._emit(resource, "DELETED", obj)
+        self._collect(meta["uid"])
+
+    def _collect(self, owner_uid: str) -> None:
+        """The garbage collector: objects whose ownerReferences name a deleted owner go too."""
+        for (resource, _, _), obj in list(self.objects.items()):
+            refs = obj.raw.get("metadata", {}).get("ownerReferences") or [] if not obj.deleted else []
+            if any(ref.get("uid") == owner_uid for ref in refs):
+                self._remove(resource, obj)
 
     async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[rendering.Payload]:
         yield b""  # send the headers now: the client waits for them before reading events
@@ -405,7 +414,7 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         def wanted(obj: dict[str, Any]) -> bool:
             meta = obj.get("metadata", {})
             return (request.namespace is None or meta.get("namespace") == request.namespace) and (
-                _selector_matches(selector, meta.get("labels") or {})
+                selector_matches(selector, meta.get("labels") or {})
             )
 
         if since in (None, "", "0"):
@@ -439,20 +448,3 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
                 await asyncio.wait_for(self._changed.wait(), timeout=remaining)
             except TimeoutError:
                 return
-
-
-def _merge(base: Any, patch: Any) -> Any:
-    """RFC 7386 merge patch: dicts merge recursively, null deletes, everything else replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(base) if isinstance(base, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = _merge(result.get(key), value)
-    return result
-
-
-def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}

@@ -20,6 +20,16 @@ class Fault:
     subresource: str | None = None  # e.g. "status": only requests to that subresource
     served: int = 0
 
+    def answer(self, plural: str, group: str, verb: str, namespace: str) -> tuple[str, str]:
+        """(reason, message) as a real API server words this status."""
+        if self.status == 403:  # as RBAC answers
+            return "Forbidden", (
+                f'{plural}.{group} is forbidden: User "system:serviceaccount:tradetune:operator" '
+                f'cannot {verb} resource "{plural}" in API group "{group}" in the namespace "{namespace}"'
+            )
+        reason = {409: "Conflict"}.get(self.status, "InternalError")
+        return reason, f"injected fault {self.served}/{self.count}"
+
     def matches(self, action: str, plural: str | None, subresource: str | None) -> bool:
         if self.served >= self.count:
             return False

@@ -7,19 +7,38 @@ plays the Job controller and the kubelet through the same HTTP API the operator 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import ssl
+import tempfile
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import aiohttp.test_utils
 import kmock
 
 from tests.integration.operator.emulator import TEST_CLIENT_HEADER, TradeTuneEmulator
 from tests.integration.operator.faults import Fault
+from tests.integration.operator.tls import Authority
+
+
+def _tls_server(context: ssl.SSLContext) -> type[aiohttp.test_utils.RawTestServer]:
+    """kmock's test server class, serving HTTPS with `context`."""
+
+    class TlsServer(aiohttp.test_utils.RawTestServer):
+        def __init__(self, handler: Any, **kwargs: Any) -> None:
+            super().__init__(handler, scheme="https", **kwargs)
+
+        async def start_server(self, loop: Any = None, **kwargs: Any) -> None:
+            await super().start_server(loop=loop, ssl=context, **kwargs)
+
+    return TlsServer
 
 
 class ApiError(Exception):
@@ -44,12 +63,15 @@ class RunningEmulator:
     """The emulator on its own event loop in a background thread, with a synchronous client."""
 
     url: str = ""
+    tls: Authority | None = None  # serve HTTPS with this CA's server certificate
+    tokens: set[str] | None = None  # None: no authentication; else these bearer tokens (or a client cert)
     emulator: TradeTuneEmulator | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _stop: asyncio.Event | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
     _failure: BaseException | None = None
+    _tls_dir: Path | None = None
 
     def __enter__(self) -> RunningEmulator:
         self._thread = threading.Thread(target=self._run, name="kube-emulator", daemon=True)
@@ -72,7 +94,15 @@ class RunningEmulator:
         try:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
-            async with TradeTuneEmulator() as emulator, kmock.Server(emulator) as server:
+            server_cls = aiohttp.test_utils.RawTestServer
+            if self.tls is not None:
+                self._tls_dir = Path(tempfile.mkdtemp(prefix="emulator-tls-"))
+                server_cls = _tls_server(self.tls.server_context(self._tls_dir))
+            async with (
+                TradeTuneEmulator() as emulator,
+                kmock.Server(emulator, server_cls=server_cls) as server,
+            ):
+                emulator.tokens = self.tokens
                 self.emulator = emulator
                 self.url = str(server.url).rstrip("/")
                 self._ready.set()
@@ -115,12 +145,22 @@ class RunningEmulator:
     def drop_watches(self) -> None:
         self.call(lambda emu: emu.drop_watches())
 
-    def kubeconfig(self) -> dict[str, Any]:
+    def kubeconfig(self, *, token: str = "test-token", client_certificate: bool = False) -> dict[str, Any]:
+        """A kubeconfig for the operator: the CA when serving HTTPS, a token or a client cert."""
+        cluster: dict[str, Any] = {"server": self.url}
+        user: dict[str, Any] = {"token": token}
+        if self.tls is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self.tls.ca.cert).decode()
+            if client_certificate:
+                user = {
+                    "client-certificate-data": base64.b64encode(self.tls.client.cert).decode(),
+                    "client-key-data": base64.b64encode(self.tls.client.key).decode(),
+                }
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
-            "users": [{"name": "test", "user": {"token": "test-token"}}],
+            "clusters": [{"name": "emulator", "cluster": cluster}],
+            "users": [{"name": "test", "user": user}],
             "contexts": [{"name": "emulator", "context": {"cluster": "emulator", "user": "test"}}],
             "current-context": "emulator",
         }
@@ -133,8 +173,11 @@ class RunningEmulator:
         if data is not None:
             headers["Content-Type"] = content_type or "application/json"
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        context = None
+        if self.tls is not None:
+            context = ssl.create_default_context(cadata=self.tls.ca.cert.decode())
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=30, context=context) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise ApiError(exc.code, exc.read().decode(errors="replace")) from None

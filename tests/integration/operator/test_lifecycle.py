@@ -144,7 +144,12 @@ def test_model_serve_waits_rolls_and_keeps_serving(
             {
                 "apiVersion": "tradetune.dev/v1alpha1",
                 "kind": "ModelServe",
-                "metadata": {"name": "desk", "namespace": NS},
+                "metadata": {
+                    "name": "desk",
+                    "namespace": NS,
+                    # Later jobs may promote themselves into it (docs/api.md, "Promotion").
+                    "annotations": {"tradetune.dev/accept-promotion-from": "*"},
+                },
                 "spec": {"model": {"fromFineTuneJob": "first"}, "replicas": 2, "auth": "none"},
             },
         )

@@ -97,6 +97,13 @@ def test_the_documented_rbac_is_what_the_operator_uses(
         cluster.deployment_available("rb-llm-vllm")
 
         # A second job promotes into the same ModelServe: patch, then a rollout.
+        # (The ModelServe opts in to promotions from it: docs/api.md, "Promotion".)
+        emulator.patch(
+            MSERVE,
+            NS,
+            "rb-llm",
+            {"metadata": {"annotations": {"tradetune.dev/accept-promotion-from": "rb2"}}},
+        )
         emulator.create(FTJ, finetunejob("rb2", promote={"modelServe": "rb-llm"}))
         pod = cluster.start_pod("rb2")
         cluster.finish_pod("rb2", pod, message=train_result(perplexity=7.0))

@@ -118,6 +118,6 @@ def test_peering_for_several_replicas(
         assert len(peering) == 1  # this replica announced itself and works
         cluster.wait_phase("peered", "Pending")
         used = {rule for rule in emulator.call(used_rules) if rule[0] == "kopf.dev"}
-    assert used == {("kopf.dev", "kopfpeerings", verb) for verb in ("list", "watch", "patch")}
+    assert used == {("kopf.dev", "kopfpeerings", verb) for verb in ("get", "list", "watch", "patch")}
     documented = documented_rules("With `TRADETUNE_PEERING` set")
     assert used <= documented

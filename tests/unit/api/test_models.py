@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from tradetune.api import (
     rfc3339,
     set_condition,
 )
-from tradetune.errors import InvalidInput
+from tradetune.errors import InvalidInput, RuntimeFailure
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -152,3 +153,32 @@ def test_bad_termination_message_is_invalid_input() -> None:
         TrainResult.from_termination_message("Killed")
     with pytest.raises(InvalidInput, match="outcome"):
         TrainResult.from_termination_message('{"reason": "Completed"}')
+
+
+def test_a_result_too_large_for_the_termination_message_is_a_failure() -> None:
+    result = _result().model_copy(update={"artifacts": Artifacts(merged="/output/" + "m" * 5000)})
+    back = TrainResult.from_termination_message(result.to_termination_message())
+    assert back.outcome == "Failed" and back.reason == "ResultTooLarge"
+    assert "metrics.json" in back.message and back.metrics is None
+
+
+@pytest.mark.parametrize(
+    ("metrics", "reason", "named"),
+    [
+        ({"trainLoss": float("nan"), "perplexity": 3.0}, "Diverged", "metrics.trainLoss=nan"),
+        ({"trainLoss": 1.0, "perplexity": float("inf")}, "BadTrainerResult", "metrics.perplexity=inf"),
+        (
+            {"taskAccuracyByTask": {"rsi": float("nan")}},
+            "BadTrainerResult",
+            "metrics.taskAccuracyByTask.rsi=nan",
+        ),
+    ],
+)
+def test_non_finite_metrics_are_refused(metrics: dict[str, Any], reason: str, named: str) -> None:
+    with pytest.raises(RuntimeFailure) as built:
+        TrainResult(outcome="Succeeded", reason="Completed", metrics=EvalMetrics.model_validate(metrics))
+    assert built.value.reason == reason and named in built.value.message
+    text = json.dumps({"outcome": "Succeeded", "reason": "Completed", "metrics": metrics})  # NaN literals
+    with pytest.raises(InvalidInput) as parsed:
+        TrainResult.from_termination_message(text)
+    assert parsed.value.reason == reason and named in parsed.value.message

@@ -239,7 +239,10 @@ def test_gate_failure_and_rerun_after_new_thresholds() -> None:
 def test_promotion_patches_an_existing_model_serve_once() -> None:
     status = _evaluated()
     spec = {"promote": {"modelServe": "llm"}}
-    ms = {"metadata": {"name": "llm", "annotations": {}}, "spec": {"model": {"path": "/models/old"}}}
+    ms = {
+        "metadata": {"name": "llm", "annotations": {"tradetune.dev/accept-promotion-from": "pine"}},
+        "spec": {"model": {"path": "/models/old"}},
+    }
     assert needs_model_serve(ftj_body(status=status, **spec))
     d = run(ftj_body(status=status, **spec), Observed(job=job(), model_serve=ms))
     assert d.model_serve_patch is not None and d.promoted

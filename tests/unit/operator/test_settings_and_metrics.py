@@ -122,7 +122,7 @@ def test_metric_names_and_labels_match_the_contract() -> None:
                 continue
             found.setdefault(base, set()).update(k for k in sample.labels if k != "le")
     contract = _contract_series()
-    assert len(contract) == 20
+    assert len(contract) == 21
     assert {name: labels for name, labels in found.items()} == contract
 
 

@@ -59,6 +59,7 @@ from tradetune.operator.builders.server import (
 from tradetune.operator.builders.trainer import (
     config_map,
     model_serve_for_promotion,
+    resolved_output,
     training_config,
     training_job,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "pod_security_context",
     "resolve_model",
     "resolve_resources",
+    "resolved_output",
     "served_model_name",
     "server_args",
     "server_name",

@@ -99,7 +99,14 @@ def resolve_model(mserve: ModelServe, ftj: FineTuneJob | None) -> ResolvedModel:
     artifacts = status.artifacts
     if artifacts is None:
         raise UnresolvedModelError("NoArtifacts", f"FineTuneJob {job!r} reported no artifacts")
-    if ftj.spec.output is None:
+    # Where the outputs were written, as recorded when training finished: a later edit of the
+    # job's spec.output must not change what is served.
+    volume = (
+        VolumeRef(claim_name=artifacts.output_claim_name, sub_path=artifacts.output_sub_path)
+        if artifacts.output_claim_name
+        else ftj.spec.output
+    )
+    if volume is None:
         raise UnresolvedModelError(
             "NoOutputVolume", f"FineTuneJob {job!r} has no spec.output volume to serve from"
         )
@@ -113,7 +120,7 @@ def resolve_model(mserve: ModelServe, ftj: FineTuneJob | None) -> ResolvedModel:
             # As the trainer reads it: a relative path is inside the cache volume.
             model=_under(CACHE_DIR, base.path) if base.path else str(base.name),
             adapter=_under(OUTPUT_DIR, artifacts.adapter),
-            volume=ftj.spec.output,
+            volume=volume,
             mount_path=OUTPUT_DIR,
             fine_tune_job=ftj.metadata.name,
             revision=revision,
@@ -126,7 +133,7 @@ def resolve_model(mserve: ModelServe, ftj: FineTuneJob | None) -> ResolvedModel:
     return ResolvedModel(
         model=_under(OUTPUT_DIR, artifacts.merged),
         adapter=None,
-        volume=ftj.spec.output,
+        volume=volume,
         mount_path=OUTPUT_DIR,
         fine_tune_job=ftj.metadata.name,
         revision=revision,

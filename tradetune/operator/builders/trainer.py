@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from tradetune.api import API_VERSION, FineTuneJob, PromoteSpec
+from tradetune.api import API_VERSION, FineTuneJob, PromoteSpec, VolumeRef
 from tradetune.errors import require
 from tradetune.operator.builders.common import (
     CACHE_DIR,
@@ -35,14 +35,23 @@ from tradetune.operator.settings import OperatorSettings
 
 def training_config(ftj: FineTuneJob) -> str:
     """The `job.yaml` the trainer reads: the FineTuneJob as the user wrote it, without status."""
-    name, namespace, _ = ftj_identity(ftj)
+    name, namespace, uid = ftj_identity(ftj)
     doc = {
         "apiVersion": API_VERSION,
         "kind": "FineTuneJob",
-        "metadata": {"name": name, "namespace": namespace},
+        # The uid keys resume: a recreated object never continues the old one's checkpoints.
+        "metadata": {"name": name, "namespace": namespace, "uid": uid},
         "spec": ftj.spec.model_dump(by_alias=True, exclude_none=True, mode="json"),
     }
     return yaml.safe_dump(doc, sort_keys=False)
+
+
+def resolved_output(ftj: FineTuneJob) -> VolumeRef:
+    """The output volume as mounted: `subPath` defaults to the job's name, so two jobs sharing a
+    claim never write into one directory (status.artifacts records it for ModelServe)."""
+    output = require(ftj.spec.output, "spec.output")
+    name = str(ftj.metadata.name)
+    return output.model_copy(update={"sub_path": output.sub_path or name})
 
 
 def config_map(ftj: FineTuneJob) -> dict[str, Any]:
@@ -84,7 +93,7 @@ def training_job(ftj: FineTuneJob, settings: OperatorSettings) -> dict[str, Any]
     mounts = [mount("config", CONFIG_DIR, read_only=True), *scratch_mounts()]
     if spec.output is not None:
         volumes.append(pvc_volume("output", spec.output, read_only=False))
-        mounts.append(mount("output", OUTPUT_DIR, sub_path=spec.output.sub_path))
+        mounts.append(mount("output", OUTPUT_DIR, sub_path=resolved_output(ftj).sub_path))
     else:
         volumes.append({"name": "output", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}})
         mounts.append(mount("output", OUTPUT_DIR))
