@@ -4,11 +4,11 @@
   their DELETED events drop the object's metric series. No delete handler and no resync timer:
   either would make kopf put a finalizer on every object, and a finalizer makes deletion wait
   for a running operator (children go by ownerReference; the periodic resync is Runtime's).
-  The one kopf timer, progress, matches only FineTuneJobs whose trainer runs.
+  No kopf timer either, for the same reason: live progress is read by Runtime's own loop.
 - Job and Pod events (labelled `tradetune.dev/finetunejob`) → reconcile the owning FineTuneJob;
   Deployment and server Pod events (component server) → reconcile the owning ModelServe, so
   a crash-looping server shows as Degraded within seconds.
-- Running FineTuneJobs: a timer reads the trainer's progress from its log (progress_handlers.py).
+- Running FineTuneJobs: Runtime's progress loop reads the trainer's log (progress_loop.py).
 kopf keeps its bookkeeping in `tradetune.dev/*` annotations, so `status` holds only ours.
 """
 
@@ -21,13 +21,9 @@ from typing import Any
 import kopf
 
 from tradetune.api import GROUP, VERSION
-from tradetune.operator import (
-    builders,
-    kube,
-    progress_handlers,  # noqa: F401  (registers the progress timer)
-)
+from tradetune.operator import builders, kube
 from tradetune.operator.metrics import OperatorMetrics
-from tradetune.operator.runtime import Runtime
+from tradetune.operator.runtime import Runtime, remember_event_context
 from tradetune.operator.settings import load_settings
 
 # Added by releases that had delete handlers; kopf removes it from such objects on sight.
@@ -42,6 +38,7 @@ def _runtime(memo: Any) -> Runtime:
     runtime = getattr(memo, "tradetune", None)
     if not isinstance(runtime, Runtime):
         raise kopf.TemporaryError("the operator is still starting", delay=1)
+    remember_event_context()
     return runtime
 
 

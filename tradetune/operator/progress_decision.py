@@ -1,6 +1,6 @@
 """What live progress does to a FineTuneJob: a pure function of its status and the newest record.
 
-The progress timer (progress_handlers.py) reads the last lines of the running trainer pod's
+The progress loop (progress_loop.py) reads the last lines of the running trainer pod's
 log at most once per interval per job; everything it decides is here, without I/O:
 
 - `due`: whether this job's interval has passed since its last read (the throttle);
@@ -42,7 +42,7 @@ class ProgressSettings:
 
 @dataclass(frozen=True)
 class JobRef:
-    """A trainer Job as the operator's index keeps it."""
+    """A trainer Job as the operator observed it."""
 
     name: str
     uid: str
@@ -51,7 +51,7 @@ class JobRef:
 
 @dataclass(frozen=True)
 class PodRef:
-    """A trainer pod as the operator's index keeps it."""
+    """A trainer pod as the operator observed it."""
 
     name: str
     owner_uid: str | None  # uid of its controlling Job

@@ -9,6 +9,7 @@ a single follow-up run. Transient API failures are retried with a growing delay 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import time
@@ -21,10 +22,12 @@ import kopf
 
 from tradetune.api import EvalMetrics
 from tradetune.operator import builders, kube, patches, peering, refusals
+from tradetune.operator import progress_decision as pd
 from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
 from tradetune.operator.ownership import owned_by
+from tradetune.operator.progress_loop import ProgressReader
 from tradetune.operator.settings import OperatorSettings
 
 logger = logging.getLogger("tradetune.operator")
@@ -119,9 +122,31 @@ class KeyedRunner:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+# kopf's event poster is reachable only from the context of a kopf handler; loops of our own
+# (resync, progress) post through a copy of one (see `remember_event_context`).
+_event_context: contextvars.Context | None = None
+
+
+def remember_event_context() -> None:
+    """Called from kopf handlers: keep their context so our own loops can post events too."""
+    global _event_context  # noqa: PLW0603  (one event poster per process, like kopf's own)
+    if _event_context is None:
+        _event_context = contextvars.copy_context()
+
+
 def _post(body: dict[str, Any], events: list[rf.Event]) -> None:
     for event in events:
-        kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message[:1024])
+
+        def post(event: rf.Event = event) -> None:
+            kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message[:1024])
+
+        try:
+            post()
+        except LookupError:  # outside any kopf handler: post through a handler's context
+            if _event_context is None:
+                logger.info("event %s not posted: the operator is still starting", event.reason)
+                continue
+            _event_context.run(post)
 
 
 @dataclass
@@ -131,15 +156,19 @@ class Runtime:
     client: kube.KubeClient | None = None
     ftj: KeyedRunner = field(init=False)
     mserve: KeyedRunner = field(init=False)
+    progress: ProgressReader = field(init=False)
     _phase_since: dict[Key, tuple[str, float]] = field(default_factory=dict)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _resync_task: asyncio.Task[None] | None = field(default=None, init=False)
     _peering_task: asyncio.Task[None] | None = field(default=None, init=False)
+    _progress_task: asyncio.Task[None] | None = field(default=None, init=False)
     active: bool = True  # this replica works (always, without peering)
 
     def __post_init__(self) -> None:
         self.ftj = KeyedRunner("FineTuneJob", self.reconcile_finetunejob, self.metrics)
         self.mserve = KeyedRunner("ModelServe", self.reconcile_modelserve, self.metrics)
+        every = pd.ProgressSettings(self.settings.progress_seconds, self.settings.progress_tail_lines)
+        self.progress = ProgressReader(every, self.metrics, _post)
 
     @property
     def api(self) -> kube.KubeClient:
@@ -151,9 +180,11 @@ class Runtime:
         """Reconcile every object that can still change each `resync_seconds`, missed events or not.
 
         A loop of our own rather than kopf timers: kopf puts a finalizer on every object a timer
-        watches, and a finalizer makes deletion wait for a running operator.
+        watches, and a finalizer makes deletion wait for a running operator. Live progress
+        (progress_loop.py) is read by a second loop of ours, every `progress_seconds`.
         """
         self._resync_task = asyncio.create_task(self._resync_forever(), name="resync")
+        self._progress_task = asyncio.create_task(self._progress_forever(), name="progress")
 
     async def _resync_forever(self) -> None:
         while True:
@@ -164,6 +195,24 @@ class Runtime:
                 logger.warning(
                     "periodic resync failed (%s); trying again in %.0fs", exc, self.settings.resync_seconds
                 )
+
+    async def _progress_forever(self) -> None:
+        await asyncio.sleep(min(self.settings.progress_seconds, 5.0))
+        while True:
+            try:
+                await self.progress_once()
+            except (kube.ApiError, kube.TransientApiError) as exc:
+                logger.info("live progress not read (%s)", exc)
+            except Exception:  # progress must never stop for good: log it, try next interval
+                logger.exception("live progress failed")
+            await asyncio.sleep(self.settings.progress_seconds)
+
+    async def progress_once(self) -> None:
+        """Read the progress of every training FineTuneJob whose interval has passed."""
+        if self.client is None or not self.active:
+            return
+        for namespace in self.settings.namespaces or (None,):
+            await self.progress.read_all(self.client, namespace)
 
     def start_peering_watch(self, clusterwide: bool) -> None:
         """Follow the peering object to know whether kopf lets this replica work (peering.py)."""
@@ -222,7 +271,7 @@ class Runtime:
                 self.mserve.trigger(str(meta.get("namespace")), str(meta.get("name")))
 
     async def close(self) -> None:
-        for task in (self._resync_task, self._peering_task):
+        for task in (self._resync_task, self._progress_task, self._peering_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -246,6 +295,7 @@ class Runtime:
         if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
             return False
         job = await api.get(kube.JOBS, namespace, builders.job_name(name))
+        self.progress.saw_job(namespace, name, str(body["metadata"].get("uid") or ""), job)
         pods: list[dict[str, Any]] = []
         if job is not None:
             job_uid = job["metadata"].get("uid")
@@ -372,6 +422,7 @@ class Runtime:
         self.metrics.forget_finetunejob(namespace, name)
         self._phase_since.pop((namespace, name), None)
         self.ftj.forget(namespace, name)
+        self.progress.forget(namespace, name)
         await self._wake_model_serves(namespace, name)
 
     # -- ModelServe -----------------------------------------------------------------------
