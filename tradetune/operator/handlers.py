@@ -23,7 +23,7 @@ import kopf
 from tradetune.api import GROUP, VERSION
 from tradetune.operator import builders, kube
 from tradetune.operator.metrics import OperatorMetrics
-from tradetune.operator.runtime import Runtime, remember_event_context
+from tradetune.operator.runtime import Runtime
 from tradetune.operator.settings import load_settings
 
 # Added by releases that had delete handlers; kopf removes it from such objects on sight.
@@ -38,7 +38,7 @@ def _runtime(memo: Any) -> Runtime:
     runtime = getattr(memo, "tradetune", None)
     if not isinstance(runtime, Runtime):
         raise kopf.TemporaryError("the operator is still starting", delay=1)
-    remember_event_context()
+    runtime.events.remember_context()
     return runtime
 
 

@@ -9,16 +9,13 @@ a single follow-up run. Transient API failures are retried with a growing delay 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
-
-import kopf
+from typing import Any
 
 from tradetune.api import EvalMetrics
 from tradetune.operator import builders, kube, patches, peering, refusals
@@ -27,6 +24,7 @@ from tradetune.operator import reconcile_finetunejob as rf
 from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
 from tradetune.operator.ownership import owned_by
+from tradetune.operator.posting import EventPoster
 from tradetune.operator.progress_loop import ProgressReader
 from tradetune.operator.settings import OperatorSettings
 
@@ -122,33 +120,6 @@ class KeyedRunner:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-# kopf's event poster is reachable only from the context of a kopf handler; loops of our own
-# (resync, progress) post through a copy of one (see `remember_event_context`).
-_event_context: contextvars.Context | None = None
-
-
-def remember_event_context() -> None:
-    """Called from kopf handlers: keep their context so our own loops can post events too."""
-    global _event_context  # noqa: PLW0603  (one event poster per process, like kopf's own)
-    if _event_context is None:
-        _event_context = contextvars.copy_context()
-
-
-def _post(body: dict[str, Any], events: list[rf.Event]) -> None:
-    for event in events:
-
-        def post(event: rf.Event = event) -> None:
-            kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message[:1024])
-
-        try:
-            post()
-        except LookupError:  # outside any kopf handler: post through a handler's context
-            if _event_context is None:
-                logger.info("event %s not posted: the operator is still starting", event.reason)
-                continue
-            _event_context.run(post)
-
-
 @dataclass
 class Runtime:
     settings: OperatorSettings
@@ -157,6 +128,7 @@ class Runtime:
     ftj: KeyedRunner = field(init=False)
     mserve: KeyedRunner = field(init=False)
     progress: ProgressReader = field(init=False)
+    events: EventPoster = field(default_factory=EventPoster)
     _phase_since: dict[Key, tuple[str, float]] = field(default_factory=dict)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _resync_task: asyncio.Task[None] | None = field(default=None, init=False)
@@ -168,7 +140,7 @@ class Runtime:
         self.ftj = KeyedRunner("FineTuneJob", self.reconcile_finetunejob, self.metrics)
         self.mserve = KeyedRunner("ModelServe", self.reconcile_modelserve, self.metrics)
         every = pd.ProgressSettings(self.settings.progress_seconds, self.settings.progress_tail_lines)
-        self.progress = ProgressReader(every, self.metrics, _post)
+        self.progress = ProgressReader(every, self.metrics, self.events.post)
 
     @property
     def api(self) -> kube.KubeClient:
@@ -361,9 +333,9 @@ class Runtime:
             if patched is None:
                 return False
             body = patched
-            _post(body, decision.events)
+            self.events.post(body, decision.events)
         elif decision.events:
-            _post(body, decision.events)
+            self.events.post(body, decision.events)
         self._observe_finetunejob(namespace, name, body, decision)
         if decision.promoted:
             target = body["spec"]["promote"]["modelServe"]
@@ -488,7 +460,7 @@ class Runtime:
             if patched is None:
                 return
             body = patched
-        _post(body, decision.events)
+        self.events.post(body, decision.events)
         self.metrics.observe_modelserve(
             namespace,
             name,

@@ -1,4 +1,4 @@
-"""The progress timer's decision: throttle, which pod to read, when to patch, which events."""
+"""The progress loop's decision: throttle, which pod to read, when to patch, which events."""
 
 from __future__ import annotations
 
