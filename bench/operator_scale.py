@@ -6,7 +6,7 @@ Measures, in one run:
 - the time until every status shows Running once the bench (playing the kubelet) has marked
   every trainer pod running;
 - live progress with every job running: API requests per job per minute and the operator's
-  CPU, first over a window in which the trainers print nothing (the baseline: log reads only),
+  CPU, first over a window in which the trainers print nothing (the baseline: pod lists and log reads only),
   then over an equal window in which every trainer prints a new progress record each interval;
 - the operator process's peak RSS (it runs as `python -m tradetune.operator`, as in its image).
 
