@@ -12,7 +12,7 @@ import os
 # Read by tradetune.operator.handlers at import; long enough that the tests prove the
 # event-driven path (a periodic resync would hide missed events).
 os.environ.setdefault("TRADETUNE_RESYNC_SECONDS", "30")
-# The progress timer reads a running trainer pod's log at most once per this many seconds.
+# The progress loop reads a running trainer pod's log at most once per this many seconds.
 os.environ.setdefault("TRADETUNE_PROGRESS_SECONDS", "1")
 
 import contextlib

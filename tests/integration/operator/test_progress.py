@@ -1,5 +1,5 @@
 """Live progress against the emulated API server: the test plays the kubelet by writing the
-trainer's log lines, and the operator's progress timer turns them into status.progress, the
+trainer's log lines, and the operator's progress loop turns them into status.progress, the
 Evaluating phase, printer columns, events and gauges."""
 
 from __future__ import annotations

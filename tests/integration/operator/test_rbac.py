@@ -87,7 +87,8 @@ def test_the_documented_rbac_is_what_the_operator_uses(
         wait_for("resumed", lambda: not cluster.job("rb1")["spec"]["suspend"])
         pod = cluster.start_pod("rb1")
         cluster.wait_phase("rb1", "Running")
-        # The progress timer reads the trainer's log (pods/log get) and patches the status.
+        # The progress loop lists the trainer pods (pods list), reads the trainer's log
+        # (pods/log get) and patches the status.
         emulator.append_log(
             NS, pod["metadata"]["name"], ProgressRecord(ts=time.time(), stage="loading").line()
         )

@@ -120,7 +120,7 @@ def test_only_the_running_pod_of_the_owned_job_is_read() -> None:
 
 
 def test_the_reconciler_keeps_evaluating_and_the_progress_while_the_pod_runs() -> None:
-    """A reconcile (pod event, resync) must not undo what the progress timer set."""
+    """A reconcile (pod event, resync) must not undo what the progress loop set."""
     block = running(rec(stage="evaluating", step=40, total_steps=40), phase="Evaluating")
     observed = Observed(job=job(active=1), pods=[pod("p1", "Running", running=True)])
     now = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
