@@ -13,8 +13,8 @@ logged and dropped: progress never fails a job nor backs off the reconciler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,7 @@ from tradetune.operator.ownership import controller_uid, owned_by
 logger = logging.getLogger("tradetune.operator.progress")
 Key = tuple[str, str]
 Post = Callable[[dict[str, Any], list[Event]], None]
+PARALLEL_READS = 8  # jobs whose pods and logs are read at the same time
 TRAINER_SELECTOR = f"{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
 
 
@@ -93,18 +94,34 @@ class ProgressReader:
         for memory in (self.last_read, self.advanced_at, self.trainer_jobs):
             memory.pop(key, None)
 
-    async def read_all(self, api: kube.KubeClient, namespace: str | None) -> None:
-        """Read the progress of every training FineTuneJob in `namespace` that is due."""
-        for body in await api.list(kube.FINETUNEJOBS, namespace):
+    async def read_all(self, api: kube.KubeClient, namespace: str | None, now: float) -> None:
+        """Read the progress of every training FineTuneJob in `namespace` that is due at `now`.
+
+        `now` is the tick's start, the same for every job, so a job read late in one tick is due
+        again at the next; jobs are read side by side (at most `PARALLEL_READS` at once) so one
+        tick's reads take far less than an interval even with hundreds of running jobs.
+        """
+        training = [
+            body
+            for body in await api.list(kube.FINETUNEJOBS, namespace)
+            if not (body.get("metadata") or {}).get("deletionTimestamp") and pd.reading(body.get("status"))
+        ]
+        slots = asyncio.Semaphore(PARALLEL_READS)
+
+        async def read(body: dict[str, Any]) -> None:
             meta = body.get("metadata") or {}
-            if meta.get("deletionTimestamp") or not pd.reading(body.get("status")):
-                continue
-            try:
-                await self.read_one(api, body)
-            except (kube.ApiError, kube.TransientApiError) as exc:
-                logger.info(
-                    "progress of FineTuneJob %s/%s not read: %s", meta.get("namespace"), meta.get("name"), exc
-                )
+            async with slots:
+                try:
+                    await self.read_one(api, body, now)
+                except (kube.ApiError, kube.TransientApiError) as exc:
+                    logger.info(
+                        "progress of FineTuneJob %s/%s not read: %s",
+                        meta.get("namespace"),
+                        meta.get("name"),
+                        exc,
+                    )
+
+        await asyncio.gather(*(read(body) for body in training))
 
     async def _job_uid(self, api: kube.KubeClient, namespace: str, name: str, ftj_uid: str) -> str | None:
         known = self.trainer_jobs.get((namespace, name))
@@ -115,12 +132,11 @@ class ProgressReader:
         known = self.trainer_jobs.get((namespace, name))
         return known[1] if known is not None else None
 
-    async def read_one(self, api: kube.KubeClient, body: dict[str, Any]) -> None:
+    async def read_one(self, api: kube.KubeClient, body: dict[str, Any], now: float) -> None:
         """One job: throttle, find its running trainer pod, read the log tail, patch on change."""
         meta = body.get("metadata") or {}
         ns, name, uid = str(meta.get("namespace")), str(meta.get("name")), str(meta.get("uid") or "")
         key = (ns, name)
-        now = time.time()
         if not uid or not pd.due(self.last_read.get(key), now, self.settings):
             return
         self.last_read[key] = now

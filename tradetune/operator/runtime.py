@@ -171,20 +171,23 @@ class Runtime:
     async def _progress_forever(self) -> None:
         await asyncio.sleep(min(self.settings.progress_seconds, 5.0))
         while True:
+            started = time.monotonic()
             try:
                 await self.progress_once()
             except (kube.ApiError, kube.TransientApiError) as exc:
                 logger.info("live progress not read (%s)", exc)
             except Exception:  # progress must never stop for good: log it, try next interval
                 logger.exception("live progress failed")
-            await asyncio.sleep(self.settings.progress_seconds)
+            # A fixed rate: a slow tick does not push every later read back.
+            await asyncio.sleep(max(0.0, started + self.settings.progress_seconds - time.monotonic()))
 
     async def progress_once(self) -> None:
         """Read the progress of every training FineTuneJob whose interval has passed."""
         if self.client is None or not self.active:
             return
+        now = time.time()
         for namespace in self.settings.namespaces or (None,):
-            await self.progress.read_all(self.client, namespace)
+            await self.progress.read_all(self.client, namespace, now)
 
     def start_peering_watch(self, clusterwide: bool) -> None:
         """Follow the peering object to know whether kopf lets this replica work (peering.py)."""
