@@ -13,6 +13,7 @@ measure fails ("not measured"), as in the gate.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from pydantic import Field
 
@@ -64,7 +65,9 @@ def _fmt(value: float) -> str:
     return format(value, ".6g")
 
 
-def _verdict(metric: str, live: float | None, reference: float, tolerance: float) -> MetricVerdict:
+def _verdict(
+    metric: str, live: float | None, reference: float, tolerance: float, items: int | None = None
+) -> MetricVerdict:
     if live is None or not math.isfinite(live):
         return MetricVerdict(
             metric=metric,
@@ -82,21 +85,33 @@ def _verdict(metric: str, live: float | None, reference: float, tolerance: float
             metric=metric, value=live, base_value=reference, max=limit, passed=ok,
             message=f"{text}: {'ok' if ok else 'failed'}",
         )  # fmt: skip
-    limit = reference * (1 - tolerance)
+    # A rate counted over n items moves by 1/n when one generation changes (a merged or
+    # re-quantized model may word one answer differently): that much is noise, not a broken
+    # deployment, so the allowance is the larger of the tolerance and one item.
+    one_item = 1 / items if items else 0.0
+    slack = max(reference * tolerance, one_item)
+    limit = reference - slack
     ok = live >= limit
     rel = ">=" if ok else "<"
-    text = f"{metric} live {_fmt(live)} {rel} recorded {_fmt(reference)} -{tolerance:.0%}"
+    allowance = f"-{tolerance:.0%}" if slack > one_item else f"- one of {items} items"
+    text = f"{metric} live {_fmt(live)} {rel} recorded {_fmt(reference)} {allowance}"
     return MetricVerdict(
         metric=metric, value=live, base_value=reference, min=limit, passed=ok,
         message=f"{text}: {'ok' if ok else 'failed'}",
     )  # fmt: skip
 
 
-def verify_live(live: EvalMetrics, recorded: EvalMetrics, tolerance: Tolerance | None = None) -> GateResult:
+def verify_live(
+    live: EvalMetrics,
+    recorded: EvalMetrics,
+    tolerance: Tolerance | None = None,
+    items: Mapping[str, int] | None = None,
+) -> GateResult:
     """Per-metric verdicts of the live metrics against the recorded ones (value = live, baseValue = recorded).
 
     Only metrics the record has are compared; with nothing to compare the result fails, since
-    a verification that checked nothing must not let traffic move.
+    a verification that checked nothing must not let traffic move. `items` gives, per rate
+    metric, how many items it was counted over: a rate may then also fall by one item.
     """
     tol = tolerance or Tolerance()
     verdicts = []
@@ -104,7 +119,8 @@ def verify_live(live: EvalMetrics, recorded: EvalMetrics, tolerance: Tolerance |
         reference = recorded.value(metric)
         if reference is None or not math.isfinite(reference):
             continue
-        verdicts.append(_verdict(metric, live.value(metric), reference, tol.of(metric)))
+        count = (items or {}).get(metric)
+        verdicts.append(_verdict(metric, live.value(metric), reference, tol.of(metric), count))
     if not verdicts:
         return GateResult(passed=False, summary="Failed: no recorded metric to compare", verdicts=[])
     failed = [v.metric for v in verdicts if not v.passed]

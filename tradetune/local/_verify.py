@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradetune.api import (
     FineTuneJobSpec,
@@ -25,6 +26,10 @@ from tradetune.api import (
     verify_live,
 )
 from tradetune.progress import ProgressSink
+from tradetune.records import Record
+
+if TYPE_CHECKING:
+    from tradetune.evaluation.suite import EvalOptions
 
 
 def verify_served(
@@ -48,7 +53,19 @@ def verify_served(
     endpoint = Endpoint(url=base_url, model=model, api_key=os.environ.get("VLLM_API_KEY"), concurrency=8)
     records = read_jsonl(output / "data" / "test.jsonl")
     report = evaluate_endpoint(records, endpoint, options=live_options, progress=progress)
-    return verify_live(report.metrics, status.metrics)
+    return verify_live(report.metrics, status.metrics, items=rate_items(records, options))
+
+
+def rate_items(records: Sequence[Record], options: EvalOptions) -> dict[str, int]:
+    """How many of the evaluated items each rate metric is counted over (PineScript, computed)."""
+    from tradetune.evaluation.accuracy import is_computed
+    from tradetune.evaluation.pine import PINE_TASKS
+    from tradetune.evaluation.suite import select_items
+
+    chosen = select_items(records, options.max_items, options.seed)
+    pine = sum(1 for r in chosen if r.get("task") in PINE_TASKS)
+    computed = sum(1 for r in chosen if is_computed(r))
+    return {"pineSyntaxScore": pine, "pineParseRate": pine, "pineValidRate": pine, "taskAccuracy": computed}
 
 
 def with_verification(

@@ -56,3 +56,19 @@ def test_tolerance_is_per_metric_and_validated() -> None:
     assert verify_live(RECORDED.model_copy(update={"perplexity": 19.0}), RECORDED, loose).passed
     with pytest.raises(ValueError, match="less than or equal to 1"):
         Tolerance.model_validate({"taskAccuracy": 2})
+
+
+def test_a_rate_may_fall_by_one_item_of_the_items_it_counts_and_no_more() -> None:
+    recorded = EvalMetrics(perplexity=10.0, pine_parse_rate=0.5, task_accuracy=0.5)
+    one_fewer = EvalMetrics(perplexity=10.0, pine_parse_rate=0.0, task_accuracy=0.25)
+    # Without counts the relative tolerance (25%) alone decides: both rates fail.
+    assert verify_live(one_fewer, recorded).summary == "Failed: pineParseRate, taskAccuracy"
+    # Two Pine programs and four computed items: one changed answer each is within noise.
+    counted = verify_live(one_fewer, recorded, items={"pineParseRate": 2, "taskAccuracy": 4})
+    assert counted.passed, counted.summary
+    parse = next(v for v in counted.verdicts if v.metric == "pineParseRate")
+    assert "one of 2 items" in parse.message
+    # Two items fewer out of eight is more than noise: it fails.
+    two_fewer = EvalMetrics(perplexity=10.0, pine_parse_rate=0.5, task_accuracy=0.25)
+    failed = verify_live(two_fewer, recorded, items={"pineParseRate": 2, "taskAccuracy": 8})
+    assert failed.summary == "Failed: taskAccuracy"
