@@ -117,7 +117,14 @@ def test_peering_for_several_replicas(
         )
         assert len(peering) == 1  # this replica announced itself and works
         cluster.wait_phase("peered", "Pending")
-        used = {rule for rule in emulator.call(used_rules) if rule[0] == "kopf.dev"}
-    assert used == {("kopf.dev", "kopfpeerings", verb) for verb in ("get", "list", "watch", "patch")}
+        expected = {("kopf.dev", "kopfpeerings", verb) for verb in ("get", "list", "watch", "patch")}
+
+        # The active-replica check reads the peering object on its own clock (`get`): wait for it.
+        def peering_rules() -> set[tuple[str, str, str]]:
+            return {r for r in emulator.call(used_rules) if r[0] == "kopf.dev"}
+
+        wait_for("the operator to use every peering verb", lambda: peering_rules() >= expected)
+        used = peering_rules()
+    assert used == expected
     documented = documented_rules("With `TRADETUNE_PEERING` set")
     assert used <= documented
