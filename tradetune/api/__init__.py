@@ -44,9 +44,7 @@ from tradetune.api._finetunejob import (
     GenerateSpec,
     LoraSpec,
     Method,
-    ModelServeTemplate,
     Phase,
-    PromoteSpec,
     QuantizationSpec,
     TrainingSpec,
 )
@@ -86,6 +84,7 @@ from tradetune.api._progress import (
     remaining_seconds,
     running_phase,
 )
+from tradetune.api._promote import ModelServeTemplate, PromoteSpec
 from tradetune.api._result import TERMINATION_MESSAGE_LIMIT, Artifacts, EvalMetrics, TrainResult
 from tradetune.api._rollout import CandidateStatus, RolloutSpec, RolloutState
 from tradetune.api._verify import VERIFIED_METRICS, Tolerance, verified_condition, verify_live

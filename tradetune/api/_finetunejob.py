@@ -12,12 +12,9 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 from pydantic.config import JsonDict
 
-from tradetune.api._access import API_KEY_DESCRIPTION, AUTH_DESCRIPTION, AuthMode, auth_rules
 from tradetune.api._common import (
     API_VERSION,
     DATE_TIME,
-    DNS_LABEL,
-    MAX_NAME_LENGTH,
     Condition,
     ObjectMeta,
     ObjectModel,
@@ -28,8 +25,8 @@ from tradetune.api._common import (
     VolumeRef,
 )
 from tradetune.api._gate import GATED_METRICS, GateResult, Thresholds
-from tradetune.api._modelserve import EngineSpec
 from tradetune.api._progress import ProgressStatus
+from tradetune.api._promote import PromoteSpec
 from tradetune.api._result import Artifacts, EvalMetrics
 from tradetune.api._rules import Rule, cel_only, exactly_one, needs, promote_needs_a_gate
 
@@ -311,56 +308,6 @@ class EvaluationSpec(SpecModel):
         None, description="Evaluate at most this many test records (all when unset).", ge=1
     )
     max_new_tokens: int = Field(256, description="Token limit of each generation.", ge=1, le=32768)
-
-
-class ModelServeTemplate(SpecModel):
-    """How the ModelServe that `promote.create` makes is served (ignored for an existing one)."""
-
-    resources: ResourcesSpec | None = Field(
-        None,
-        description=(
-            "Resources and scheduling of each server pod (gpus, cpu, memory, nodeSelector, tolerations, "
-            "or a profile of the operator's settings). Unset: the trainer's scheduling is reused "
-            "(profile, gpus, gpuResourceName, nodeSelector, tolerations, affinity, priorityClassName), "
-            "so the server lands on the same kind of (possibly tainted) GPU node."
-        ),
-    )
-    replicas: int | None = Field(None, description="Number of server pods (1 when unset).", ge=0, le=1000)
-    engine: EngineSpec | None = Field(None, description="vLLM engine settings (the defaults when unset).")
-    volume: VolumeRef | None = Field(
-        None, description="Volume the model is read from (the job's output volume when unset)."
-    )
-
-
-class PromoteSpec(SpecModel):
-    """Serve the model with a ModelServe when the gate passes."""
-
-    rules = auth_rules(unless=("!self.create", lambda m: not m.create))
-
-    model_serve: str = Field(
-        description="Name of the ModelServe (same namespace) that should serve the model.",
-        min_length=1,
-        max_length=MAX_NAME_LENGTH,
-        pattern=DNS_LABEL,
-    )
-    create: bool = Field(
-        False,
-        description=(
-            "Create the ModelServe (from modelServeTemplate) when it does not exist; otherwise the "
-            "existing ModelServe is pointed at this job. A ModelServe this job created and a user "
-            "deleted is not created again until spec.promote changes (Promoted=False, "
-            "ModelServeDeleted)."
-        ),
-    )
-    auth: AuthMode = Field(
-        "apiKey", description="auth of a ModelServe this promotion creates: " + AUTH_DESCRIPTION
-    )
-    api_key_secret_ref: SecretKeyRef | None = Field(
-        None, description="apiKeySecretRef of a ModelServe this promotion creates: " + API_KEY_DESCRIPTION
-    )
-    model_serve_template: ModelServeTemplate | None = Field(
-        None, description="Serving settings of the ModelServe that create makes."
-    )
 
 
 class FineTuneJobSpec(SpecModel):
