@@ -155,6 +155,16 @@ def finetunejob(name: str, **spec: Any) -> dict[str, Any]:
     }
 
 
+def modelserve(name: str, **spec: Any) -> dict[str, Any]:
+    """A ModelServe body in the test namespace with exactly the given spec."""
+    return {
+        "apiVersion": "tradetune.dev/v1alpha1",
+        "kind": "ModelServe",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": copy.deepcopy(spec),
+    }
+
+
 def train_result(perplexity: float = 8.5, task_accuracy: float = 0.8) -> str:
     return TrainResult(
         outcome="Succeeded",

@@ -20,6 +20,7 @@ from tests.integration.operator.conftest import (
     Cluster,
     OperatorHarness,
     finetunejob,
+    modelserve,
     wait_for,
 )
 from tests.integration.operator.running_emulator import RunningEmulator
@@ -151,16 +152,12 @@ def test_a_deployment_the_api_server_refuses_degrades_the_model_serve(
     with operator.running():
         emulator.create(
             MSERVE,
-            {
-                "apiVersion": "tradetune.dev/v1alpha1",
-                "kind": "ModelServe",
-                "metadata": {"name": "tolms", "namespace": NS},
-                "spec": {
-                    "model": {"path": "/models/tiny"},
-                    "auth": "none",
-                    "resources": {"tolerations": [BAD_TOLERATION]},
-                },
-            },
+            modelserve(
+                "tolms",
+                model={"path": "/models/tiny"},
+                auth="none",
+                resources={"tolerations": [BAD_TOLERATION]},
+            ),
         )
 
         def degraded() -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from tests.integration.operator.conftest import (
     Cluster,
     OperatorHarness,
     finetunejob,
+    modelserve,
     train_result,
     wait_for,
 )
@@ -149,17 +150,13 @@ def test_a_model_serve_whose_api_key_secret_is_missing_says_so(
     with operator.running():
         emulator.create(
             MSERVE,
-            {
-                "apiVersion": "tradetune.dev/v1alpha1",
-                "kind": "ModelServe",
-                "metadata": {"name": "keyed", "namespace": NS},
-                "spec": {
-                    "model": {"path": "models/base"},
-                    "volume": {"claimName": "models"},
-                    "resources": {"gpus": 0},
-                    "apiKeySecretRef": {"name": "llm-key", "key": "key"},
-                },
-            },
+            modelserve(
+                "keyed",
+                model={"path": "models/base"},
+                volume={"claimName": "models"},
+                resources={"gpus": 0},
+                apiKeySecretRef={"name": "llm-key", "key": "key"},
+            ),
         )
         wait_for("Deployment", lambda: emulator.get(DEPLOYMENTS, NS, "keyed-vllm"))
         # The ReplicaSet makes a pod; the kubelet cannot start it without the Secret.
