@@ -36,6 +36,7 @@ TASK_IDS = (
     "pine_repair",
     "candlestick_knowledge",
     "pattern_recognition",
+    "candle_reading",
     "indicator_math",
     "position_sizing",
     "backtest_stats",
@@ -48,6 +49,7 @@ TaskId = Literal[
     "pine_repair",
     "candlestick_knowledge",
     "pattern_recognition",
+    "candle_reading",
     "indicator_math",
     "position_sizing",
     "backtest_stats",
@@ -125,8 +127,8 @@ class GenerateSpec(SpecModel):
         None,
         description=(
             "Task families to generate (pine_strategy, pine_indicator, pine_repair, candlestick_knowledge, "
-            "pattern_recognition, indicator_math, position_sizing, backtest_stats, market_structure, "
-            "strategy_explanation); all of them when unset."
+            "pattern_recognition, candle_reading, indicator_math, position_sizing, backtest_stats, "
+            "market_structure, strategy_explanation); all of them when unset."
         ),
         min_length=1,
         max_length=len(TASK_IDS),

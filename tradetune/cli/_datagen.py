@@ -19,7 +19,7 @@ from tradetune.errors import InvalidInput
 PROGRESS_THRESHOLD = 10_000
 # The task ids for --help, kept in step with tradetune.datagen.TASKS by a test.
 _TASK_IDS = (
-    "pine_strategy, pine_indicator, pine_repair, candlestick_knowledge, pattern_recognition, "
+    "pine_strategy, pine_indicator, pine_repair, candlestick_knowledge, pattern_recognition, candle_reading, "
     "indicator_math, position_sizing, backtest_stats, market_structure, strategy_explanation"
 )
 

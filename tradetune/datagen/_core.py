@@ -19,13 +19,14 @@ from tradetune.datagen._base import Family, Record
 from tradetune.datagen._fam_chart import IndicatorMath, PatternRecognition
 from tradetune.datagen._fam_knowledge import CandlestickKnowledge, MarketStructure
 from tradetune.datagen._fam_pine import PineIndicator, PineRepair, PineStrategy, StrategyExplanation
+from tradetune.datagen._fam_reading import CandleReading
 from tradetune.datagen._fam_risk import BacktestStats, PositionSizing
 from tradetune.errors import InvalidInput
 
 __all__ = ["GENERATOR_VERSION", "TASKS", "generate_records", "resolve_tasks"]
 
 # Bump when the records for a given (size, seed, tasks) change; it lands in manifest.json.
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
 
 _FAMILIES: tuple[Family, ...] = (
     PineStrategy(),
@@ -33,6 +34,7 @@ _FAMILIES: tuple[Family, ...] = (
     PineRepair(),
     CandlestickKnowledge(),
     PatternRecognition(),
+    CandleReading(),
     IndicatorMath(),
     PositionSizing(),
     BacktestStats(),

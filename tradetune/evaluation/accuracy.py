@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-COMPUTED_TASKS = frozenset({"pattern_recognition", "indicator_math", "position_sizing", "backtest_stats"})
+COMPUTED_TASKS = frozenset(
+    {"pattern_recognition", "candle_reading", "indicator_math", "position_sizing", "backtest_stats"}
+)
 
 
 def is_computed(record: Mapping[str, Any]) -> bool:

@@ -4,9 +4,11 @@ The gate's `taskAccuracy` is one pooled share; a newcomer needs to see it per fa
 counts, next to what guessing would score, to tell learning from noise:
 
 - `chance`: the expected number right when guessing uniformly among the answers a question
-  allows (yes/no: 1 in 2; a label: 1 in the number of labels the family uses; a number: 0);
+  allows (yes/no: 1 in 2; a label: 1 in the number of labels the family uses, or k in it when
+  k labels are right; a number: 0);
 - `commonest`: the number right by always giving the commonest answer of each question form
-  (e.g. always "yes" to yes/no questions), a stronger baseline than chance.
+  (e.g. always "yes" to yes/no questions; for labels, the one that is right most often, counted
+  on every item that accepts it), a stronger baseline than chance.
 
 The counts come from the per-task shares in the metrics and the evaluated items, which are
 selected with the evaluation's own `select_items`, so they are the trainer's items. Pure
@@ -46,9 +48,18 @@ class FamilyScore:
 
 
 def _form(answer: object) -> str:
+    if isinstance(answer, list | tuple):
+        return "label"
     if isinstance(answer, bool) or not isinstance(answer, int | float):
         return "yes/no" if str(answer).strip().lower() in _YES_NO else "label"
     return "number"
+
+
+def _labels(answer: object) -> set[str]:
+    """The distinct answers an item accepts: one, or each label of a list (several are right)."""
+    if isinstance(answer, list | tuple):
+        return {str(a).strip().lower() for a in answer}
+    return {str(answer).strip().lower()}
 
 
 def _count(share: float | None, items: int) -> int | None:
@@ -66,14 +77,17 @@ def family_scores(
     scores = []
     for task, records in sorted(by_task.items()):
         answers = [r["meta"]["answer"] for r in records]
-        labels = {str(a).strip().lower() for a in answers if _form(a) == "label"}
+        labels = {label for a in answers if _form(a) == "label" for label in _labels(a)}
         chance = 0.0
         for answer in answers:
             form = _form(answer)
-            chance += 0.5 if form == "yes/no" else (1 / len(labels) if form == "label" else 0.0)
+            if form == "yes/no":
+                chance += 0.5
+            elif form == "label":
+                chance += len(_labels(answer)) / len(labels)
         commonest = 0
         for form in ("yes/no", "label", "number"):
-            same = Counter(str(a).strip().lower() for a in answers if _form(a) == form)
+            same = Counter(label for a in answers if _form(a) == form for label in _labels(a))
             commonest += same.most_common(1)[0][1] if same else 0
         n = len(records)
         base_share = base_metrics.task_accuracy_by_task.get(task) if base_metrics is not None else None

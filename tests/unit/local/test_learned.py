@@ -61,3 +61,13 @@ def test_the_grader_reads_the_answer_line_like_the_evaluation() -> None:
     silent = grade("no idea", item)
     assert silent is not None and silent.text() == "wrong (no `Answer:` line; reference: inside bar)"
     assert grade("Answer: x", {"instruction": "Explain", "response": "..."}) is None
+
+
+def test_an_item_with_several_right_labels_counts_each_for_chance_and_commonest() -> None:
+    # A guess is right on a multi-answer item when it names any of its labels, so the
+    # baselines must credit each label: 3 labels in use ("inside bar", "bullish harami", "doji").
+    answers: list[Any] = [["bullish harami", "inside bar"], "inside bar", "doji", ["inside bar", "doji"]]
+    items = [_item("candle_reading", a, i) for i, a in enumerate(answers)]
+    (score,) = family_scores(items, EvalMetrics(task_accuracy_by_task={"candle_reading": 0.5}), None)
+    assert score.chance == (2 + 1 + 1 + 2) / 3
+    assert score.commonest == 3  # "inside bar" is right on three of the four items
