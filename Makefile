@@ -57,7 +57,7 @@ $(STAMPS)/promtool: $(STAMPS)/venv
 	touch $@
 
 demo: setup ## the whole job on this machine: tiny base, QLoRA, evaluate, gate, serve with vLLM
-	test -f runs/tiny-base/config.json || $(BIN)/tradetune tiny-model --output runs/tiny-base --pretrain-steps 300
+	test -f runs/tiny-base/config.json || OMP_NUM_THREADS=1 $(BIN)/tradetune tiny-model --output runs/tiny-base --pretrain-steps 300
 	$(BIN)/tradetune run examples/finetunejob-local.yaml --exit-after-sample
 
 dataset: setup ## generate the guide's three splits (10k/1k/1k, no leak between them) and print their stats
