@@ -51,6 +51,19 @@ def test_report_counts_parse_and_valid_rates_separately() -> None:
     assert report.syntax_score is not None
 
 
+def test_a_fragment_without_a_declaration_parses_but_is_not_a_script() -> None:
+    # A base model that answers "write an RSI indicator" with one line has written no program:
+    # the grammar accepts it, TradingView does not (every script declares itself), and
+    # pineParseRate counts scripts.
+    fragment = "value = ta.atr(14)\nplot(value, color=color.blue)\n"
+    result = check_code(fragment)
+    assert result.parsed and not result.script and not result.valid
+    assert check_code(GOOD).script and check_code(BAD).script  # BAD declares itself; its error is a name
+    report = pine_report([GOOD, fragment, fragment], workers=1, timeout_s=600)
+    assert report.parse_rate == pytest.approx(1 / 3)
+    assert report.valid_rate == pytest.approx(1 / 3)
+
+
 def test_cli_lints_files_with_line_numbers_and_exit_codes(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.pine", tmp_path / "bad.pine"
     good.write_text(GOOD)

@@ -19,6 +19,7 @@ from tradetune.evaluation.pine.semantics import SemanticPass
 
 _VERSION = re.compile(r"^\s*//\s*@version\s*=\s*(\d+)\s*$", re.MULTILINE)
 PARSE_CODES = frozenset({"PINE-E001", "PINE-E002", "PINE-E003"})
+NO_DECLARATION = "PINE-E403"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,16 @@ class CheckResult:
 
     findings: tuple[Finding, ...]
     parsed: bool
+
+    @property
+    def script(self) -> bool:
+        """Parses and declares itself (indicator/strategy/library): a program, not a fragment.
+
+        pynescript's grammar accepts a lone `plot(close, 10)`; TradingView does not (every
+        script holds one declaration statement), and a model that answers "write an RSI
+        indicator" with such a line has not written a program. `pineParseRate` counts these.
+        """
+        return self.parsed and not any(f.code == NO_DECLARATION for f in self.findings)
 
     @property
     def valid(self) -> bool:
@@ -85,7 +96,7 @@ def declaration_kind(script: Any) -> tuple[str | None, list[Finding]]:
         return None, [
             error(
                 1,
-                "PINE-E403",
+                NO_DECLARATION,
                 "no declaration: the script needs one indicator(), strategy() or library() call",
             )
         ]

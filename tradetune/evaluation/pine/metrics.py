@@ -12,7 +12,12 @@ from tradetune.evaluation.pine.runner import DEFAULT_TIMEOUT_S, check_programs
 
 @dataclass(frozen=True)
 class PineMetrics:
-    """pineSyntaxScore, pineParseRate and pineValidRate (None when there was nothing to check)."""
+    """pineSyntaxScore, pineParseRate and pineValidRate (None when there was nothing to check).
+
+    pineParseRate counts whole scripts: the grammar accepts the code and it holds its
+    declaration statement (`CheckResult.script`); pineValidRate adds the version and the
+    semantic rules.
+    """
 
     syntax_score: float | None
     parse_rate: float | None
@@ -21,8 +26,8 @@ class PineMetrics:
 
 
 def parses(code: str) -> bool:
-    """Whether pynescript parses the code as a Pine script (cached per code string)."""
-    return check_code(code).parsed
+    """Whether pynescript parses the code as a whole Pine script, declaration included (cached)."""
+    return check_code(code).script
 
 
 def pine_report(
@@ -40,7 +45,7 @@ def pine_report(
     n = len(codes)
     return PineMetrics(
         syntax_score=sum(syntax_score(c) for c in codes) / n,
-        parse_rate=sum(r.parsed for r in results) / n,
+        parse_rate=sum(r.script for r in results) / n,
         valid_rate=sum(r.valid for r in results) / n,
         results=tuple(results),
     )
