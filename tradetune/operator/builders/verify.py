@@ -31,7 +31,13 @@ from tradetune.operator.builders.common import (
     scratch_volumes,
     server_name,
 )
-from tradetune.operator.builders.server import ResolvedModel, mserve_identity, served_model_name
+from tradetune.operator.builders.server import (
+    ResolvedModel,
+    deployment,
+    mserve_identity,
+    served_model_name,
+    service,
+)
 from tradetune.operator.rollout import Stage, revision_slug, verify_job_name
 from tradetune.operator.settings import OperatorSettings
 
@@ -161,3 +167,37 @@ def verification_job(  # noqa: PLR0917
             },
         },
     }
+
+
+MODEL_REVISION_ANNOTATION = "tradetune.dev/model-revision"
+
+
+def revision_deployment(
+    mserve: ModelServe, model: ResolvedModel, revision: str, replicas: int, settings: OperatorSettings
+) -> dict[str, Any]:
+    """The server Deployment of one revision: the single-Deployment manifest, named and labelled
+    by revision so that two revisions can run side by side and a Service can pick one."""
+    name = str(mserve.metadata.name)
+    manifest = deployment(mserve, model, settings)
+    slug = revision_slug(revision)
+    meta = manifest["metadata"]
+    meta["name"] = revision_deployment_name(name, revision)
+    meta["labels"] = {**meta["labels"], REVISION_LABEL: slug}
+    meta.setdefault("annotations", {})[MODEL_REVISION_ANNOTATION] = revision
+    spec = manifest["spec"]
+    spec["replicas"] = replicas
+    spec["selector"]["matchLabels"] = revision_selector(name, revision)
+    spec["template"]["metadata"]["labels"] = {**spec["template"]["metadata"]["labels"], REVISION_LABEL: slug}
+    return manifest
+
+
+def main_service(mserve: ModelServe, revision: str) -> dict[str, Any]:
+    """The ModelServe's Service (the endpoint users call), selecting one revision's pods only."""
+    manifest = service(mserve)
+    manifest["spec"]["selector"] = revision_selector(str(mserve.metadata.name), revision)
+    return manifest
+
+
+def candidate_url(mserve_name: str, namespace: str) -> str:
+    """The candidate Service's base URL, as the verification Job calls it."""
+    return f"http://{candidate_service_name(mserve_name)}.{namespace}.svc:{SERVER_PORT}/v1"

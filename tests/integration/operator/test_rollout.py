@@ -1,0 +1,267 @@
+"""ModelServe rollouts against the emulated API server: verify, switch, watch, roll back.
+
+The test plays the FineTuneJob's trainer, the Deployment controller (replicas available), the
+kubelet (a server pod crash-looping) and the Job controller of the verification Job, whose pod
+reports its TrainResult through the termination message exactly like the training pod.
+Selectors and Services are checked object by object.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from tests.integration.operator.conftest import (
+    DEPLOYMENTS,
+    FTJ,
+    JOBS,
+    MSERVE,
+    NS,
+    PODS,
+    SERVICES,
+    Cluster,
+    OperatorHarness,
+    finetunejob,
+    modelserve,
+    train_result,
+    wait_for,
+)
+from tests.integration.operator.running_emulator import RunningEmulator
+from tradetune.api import EvalMetrics, TrainResult
+from tradetune.operator.builders import verify as vb
+from tradetune.operator.rollout import revision_slug, verify_job_name
+
+pytestmark = pytest.mark.timeout(120)
+
+NAME = "desk"
+MAIN = f"{NAME}-vllm"
+CANDIDATE = f"{NAME}-vllm-candidate"
+SECRET = {"name": "llm-key", "key": "api-key"}
+
+
+def live_result(perplexity: float = 8.6, task_accuracy: float = 0.8) -> str:
+    """What `tradetune evaluate --endpoint` writes to the termination message."""
+    return TrainResult(
+        outcome="Succeeded",
+        reason="Evaluated",
+        message="16 items",
+        metrics=EvalMetrics(
+            perplexity=perplexity, pine_syntax_score=0.9, pine_parse_rate=0.85, task_accuracy=task_accuracy
+        ),
+    ).to_termination_message()
+
+
+class Rollout:
+    """The cluster roles around one ModelServe's rollout."""
+
+    def __init__(self, emu: RunningEmulator, cluster: Cluster) -> None:
+        self.emu, self.cluster = emu, cluster
+
+    def trained(self, ftj: str) -> str:
+        """A FineTuneJob that trained and passed its gate; returns its model revision."""
+        self.emu.create(FTJ, finetunejob(ftj))
+        pod = self.cluster.start_pod(ftj)
+        self.cluster.finish_pod(ftj, pod, message=train_result())
+        self.cluster.wait_phase(ftj, "Succeeded")
+        body = self.emu.get(FTJ, NS, ftj) or {}
+        return f"{body['metadata']['uid']}/{body['metadata']['generation']}"
+
+    def status(self) -> dict[str, Any]:
+        return (self.emu.get(MSERVE, NS, NAME) or {}).get("status") or {}
+
+    def condition(self, type_: str) -> dict[str, Any]:
+        return next((c for c in self.status().get("conditions") or [] if c["type"] == type_), {})
+
+    def deployment(self, revision: str) -> dict[str, Any]:
+        name = vb.revision_deployment_name(NAME, revision)
+        return wait_for(f"Deployment {name}", lambda: self.emu.get(DEPLOYMENTS, NS, name))  # type: ignore[no-any-return]
+
+    def available(self, revision: str) -> None:
+        self.cluster.deployment_available(vb.revision_deployment_name(NAME, revision))
+
+    def selects(self, revision: str) -> dict[str, Any]:
+        """Wait until the main Service selects exactly `revision`'s pods; return it."""
+
+        def pointed() -> dict[str, Any] | None:
+            svc = self.emu.get(SERVICES, NS, MAIN) or {}
+            return svc if svc["spec"]["selector"] == vb.revision_selector(NAME, revision) else None
+
+        return wait_for(f"{MAIN} selecting {revision}", pointed)  # type: ignore[no-any-return]
+
+    def finish_job(self, job_name: str, message: str) -> None:
+        """The Job controller runs the verification pod; the kubelet records its termination message."""
+        job = wait_for(f"Job {job_name}", lambda: self.emu.get(JOBS, NS, job_name))
+        template = job["spec"]["template"]
+        pod_name = f"{job_name}-{secrets.token_hex(3)[:5]}"
+        self.emu.create(
+            PODS,
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": pod_name,
+                    "namespace": NS,
+                    "labels": {**template["metadata"]["labels"], "batch.kubernetes.io/job-name": job_name},
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "batch/v1",
+                            "kind": "Job",
+                            "name": job_name,
+                            "uid": job["metadata"]["uid"],
+                            "controller": True,
+                        }
+                    ],
+                },
+                "spec": template["spec"],
+            },
+        )
+        terminated = {"exitCode": 0, "reason": "Completed", "message": message}
+        self.emu.patch(
+            PODS,
+            NS,
+            pod_name,
+            {
+                "status": {
+                    "phase": "Succeeded",
+                    "containerStatuses": [
+                        {"name": "trainer", "ready": False, "state": {"terminated": terminated}}
+                    ],
+                }
+            },
+            status=True,
+        )
+        self.emu.patch(
+            JOBS,
+            NS,
+            job_name,
+            {
+                "status": {
+                    "succeeded": 1,
+                    "conditions": [{"type": "Complete", "status": "True", "reason": "CompletionsReached"}],
+                }
+            },
+            status=True,
+        )
+
+    def crash_loop(self, revision: str) -> None:
+        """The kubelet restarts the revision's server container over and over."""
+        deployment = self.deployment(revision)
+        template = deployment["spec"]["template"]
+        pod_name = f"{deployment['metadata']['name']}-7f9c-{secrets.token_hex(2)}"
+        self.emu.create(
+            PODS,
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": pod_name, "namespace": NS, "labels": template["metadata"]["labels"]},
+                "spec": template["spec"],
+            },
+        )
+        waiting = {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}
+        last = {"terminated": {"exitCode": 1, "reason": "Error", "message": "CUDA error: out of memory"}}
+        self.emu.patch(
+            PODS,
+            NS,
+            pod_name,
+            {
+                "status": {
+                    "phase": "Running",
+                    "containerStatuses": [
+                        {
+                            "name": "vllm",
+                            "ready": False,
+                            "restartCount": 4,
+                            "state": {"waiting": waiting},
+                            "lastState": last,
+                        }
+                    ],
+                }
+            },
+            status=True,
+        )
+
+    def verified_first(self, revision: str) -> None:
+        """The first revision: candidate up, verification passes, the Service selects it."""
+        self.deployment(revision)
+        self.available(revision)
+        self.finish_job(verify_job_name(NAME, revision, "verify"), live_result())
+        self.selects(revision)
+        wait_for("Stable", lambda: self.status()["rollout"]["phase"] == "Stable")
+
+
+@pytest.fixture
+def rollout(emulator: RunningEmulator, cluster: Cluster) -> Rollout:
+    return Rollout(emulator, cluster)
+
+
+def _serve(source: str, **rollout: Any) -> dict[str, Any]:
+    return modelserve(NAME, model={"fromFineTuneJob": source}, apiKeySecretRef=SECRET, rollout=rollout)
+
+
+def test_candidate_is_verified_live_then_takes_traffic(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
+) -> None:
+    with operator.running():
+        r1 = rollout.trained("pine")
+        emulator.create(MSERVE, _serve("pine", samples=16))
+        deployment = rollout.deployment(r1)
+        ms = emulator.get(MSERVE, NS, NAME) or {}
+        uid = ms["metadata"]["uid"]
+        slug = revision_slug(r1)
+        assert deployment["metadata"]["name"] == f"{MAIN}-{slug}"
+        assert deployment["metadata"]["ownerReferences"][0]["uid"] == uid
+        assert deployment["spec"]["selector"]["matchLabels"] == vb.revision_selector(NAME, r1)
+        assert deployment["spec"]["template"]["metadata"]["labels"][vb.REVISION_LABEL] == slug
+        # Nothing takes traffic before the verification: no main Service yet, not Ready.
+        ready = wait_for(
+            "Ready=False", lambda: (c := rollout.condition("Ready")) and c["status"] == "False" and c
+        )
+        assert ready["reason"] == "Verifying"
+        assert emulator.get(SERVICES, NS, MAIN) is None
+        assert emulator.get(SERVICES, NS, CANDIDATE) is None  # the candidate is not ready yet
+
+        rollout.available(r1)
+        job_name = verify_job_name(NAME, r1, "verify")
+        job = wait_for("the verification Job", lambda: emulator.get(JOBS, NS, job_name))
+        candidate = emulator.get(SERVICES, NS, CANDIDATE) or {}
+        assert candidate["spec"]["selector"] == vb.revision_selector(NAME, r1)
+        assert candidate["metadata"]["ownerReferences"][0]["uid"] == uid
+        assert job["metadata"]["ownerReferences"][0]["uid"] == uid
+        pod = job["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert container["image"] == "registry.test/tradetune/trainer:test"
+        assert container["command"][:4] == ["tradetune", "evaluate", "--endpoint", vb.candidate_url(NAME, NS)]
+        assert container["command"][container["command"].index("--max-items") + 1] == "16"
+        key_env = next(e for e in container["env"] if e["name"] == vb.API_KEY_ENV)
+        assert key_env == {"name": vb.API_KEY_ENV, "valueFrom": {"secretKeyRef": SECRET}}
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+        assert rollout.status()["candidate"]["phase"] == "Verifying"
+
+        rollout.finish_job(job_name, live_result())
+        service = rollout.selects(r1)
+        assert service["metadata"]["ownerReferences"][0]["uid"] == uid
+        status = wait_for(
+            "Ready", lambda: (s := rollout.status()) and s["rollout"]["phase"] == "Stable" and s
+        )
+        assert status["servedModel"]["revision"] == r1
+        assert status["servedModel"]["fineTuneJob"] == "pine"
+        assert status["lastGoodModel"]["revision"] == r1
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert conditions["Ready"]["status"] == "True" and conditions["Ready"]["reason"] == "Available"
+        assert conditions["Verified"]["status"] == "True"
+        assert status["candidate"]["phase"] == "Passed"
+        assert [v["metric"] for v in status["candidate"]["verdicts"]] == [
+            "perplexity", "pineSyntaxScore", "pineParseRate", "taskAccuracy",
+        ]  # fmt: skip
+        assert status["readyReplicas"] == 1
+        # The candidate's helpers are gone; only the served revision runs.
+        wait_for("candidate Service gone", lambda: emulator.get(SERVICES, NS, CANDIDATE) is None)
+        wait_for("verification Job gone", lambda: emulator.get(JOBS, NS, job_name) is None)
+        assert [d["metadata"]["name"] for d in emulator.list(DEPLOYMENTS, NS)] == [f"{MAIN}-{slug}"]
+        events = cluster.wait_events(NAME, ("Normal", "CandidateStarted"), ("Normal", "Promoted"))
+        assert not any(SECRET["name"] in message for _, _, message in events)
