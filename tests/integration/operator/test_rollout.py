@@ -265,3 +265,204 @@ def test_candidate_is_verified_live_then_takes_traffic(
         assert [d["metadata"]["name"] for d in emulator.list(DEPLOYMENTS, NS)] == [f"{MAIN}-{slug}"]
         events = cluster.wait_events(NAME, ("Normal", "CandidateStarted"), ("Normal", "Promoted"))
         assert not any(SECRET["name"] in message for _, _, message in events)
+
+
+def _switch_to(emulator: RunningEmulator, source: str) -> None:
+    emulator.patch(MSERVE, NS, NAME, {"spec": {"model": {"fromFineTuneJob": source}}})
+
+
+def _names(emulator: RunningEmulator, resource: str) -> list[str]:
+    return sorted(o["metadata"]["name"] for o in emulator.list(resource, NS))
+
+
+def test_a_candidate_below_tolerance_never_takes_traffic(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
+) -> None:
+    with operator.running():
+        r1 = rollout.trained("pine")
+        emulator.create(MSERVE, _serve("pine"))
+        rollout.verified_first(r1)
+        r2 = rollout.trained("pine2")
+        _switch_to(emulator, "pine2")
+        rollout.deployment(r2)
+        rollout.available(r2)
+        rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result(perplexity=20.0))
+
+        status = wait_for(
+            "the candidate refused", lambda: (s := rollout.status())["candidate"]["phase"] == "Failed" and s
+        )
+        assert status["candidate"]["revision"] == r2
+        assert "not promoted, traffic unchanged" in status["candidate"]["message"]
+        verdicts = {v["metric"]: v for v in status["candidate"]["verdicts"]}
+        assert verdicts["perplexity"]["passed"] is False and verdicts["perplexity"]["value"] == 20.0
+        assert verdicts["taskAccuracy"]["passed"] is True
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert conditions["Verified"]["status"] == "False"
+        assert conditions["Verified"]["reason"] == "VerificationFailed"
+        assert "perplexity" in conditions["Verified"]["message"]
+        assert conditions["Ready"]["status"] == "True"  # the served model keeps answering
+        assert status["servedModel"]["revision"] == r1 and status["lastGoodModel"]["revision"] == r1
+        assert status["rollout"]["rejected"] == [r2]
+        rollout.selects(r1)
+        wait_for(
+            "the candidate removed",
+            lambda: (
+                _names(emulator, DEPLOYMENTS) == [vb.revision_deployment_name(NAME, r1)]
+                and emulator.get(SERVICES, NS, CANDIDATE) is None
+                and emulator.get(JOBS, NS, verify_job_name(NAME, r2, "verify")) is None
+            ),
+        )
+        cluster.wait_events(NAME, ("Warning", "VerificationFailed"))
+
+
+def test_a_crash_loop_in_the_window_moves_traffic_back(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
+) -> None:
+    with operator.running():
+        r1 = rollout.trained("pine")
+        emulator.create(MSERVE, _serve("pine", watchSeconds=3600))
+        rollout.verified_first(r1)
+        r2 = rollout.trained("pine2")
+        _switch_to(emulator, "pine2")
+        rollout.available(r2)
+        rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result())
+        rollout.selects(r2)
+        watching = wait_for(
+            "Watching", lambda: (s := rollout.status())["rollout"]["phase"] == "Watching" and s
+        )
+        assert watching["servedModel"]["revision"] == r2
+        assert watching["lastGoodModel"]["revision"] == r1
+        assert watching["rollout"]["previousRevision"] == r1
+        previous = emulator.get(DEPLOYMENTS, NS, vb.revision_deployment_name(NAME, r1)) or {}
+        assert previous["spec"]["replicas"] == 1  # keepPrevious: running
+
+        rollout.crash_loop(r2)
+        service = rollout.selects(r1)
+        assert service["spec"]["selector"][vb.REVISION_LABEL] == revision_slug(r1)
+        status = wait_for("RolledBack", lambda: (s := rollout.status())["rollout"]["phase"] == "Stable" and s)
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert conditions["Ready"]["status"] == "True" and conditions["Ready"]["reason"] == "RolledBack"
+        assert "crash-looping" in conditions["Ready"]["message"]
+        assert conditions["Verified"]["reason"] == "RolledBack"
+        assert status["servedModel"]["revision"] == r1 and status["servedModel"]["fineTuneJob"] == "pine"
+        assert status["lastGoodModel"]["revision"] == r1
+        assert status["rollout"]["rollbacks"] == 1 and r2 in status["rollout"]["rejected"]
+        cluster.wait_events(NAME, ("Warning", "RolledBack"))
+        operator.wait_metrics('tradetune_modelserve_rollbacks_total{name="desk",namespace="tt"} 1.0')
+        wait_for(
+            "the bad revision removed",
+            lambda: _names(emulator, DEPLOYMENTS) == [vb.revision_deployment_name(NAME, r1)],
+        )
+        # The traffic stays back: a later reconcile does not move it to the refused revision again.
+        emulator.patch(MSERVE, NS, NAME, {"metadata": {"labels": {"poke": "1"}}})
+        wait_for("the poke handled", lambda: rollout.status()["rollout"]["phase"] == "Stable")
+        assert rollout.selects(r1)
+
+
+def test_a_clean_window_reverifies_through_the_service_then_drops_the_previous(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
+) -> None:
+    with operator.running():
+        r1 = rollout.trained("pine")
+        emulator.create(MSERVE, _serve("pine", watchSeconds=1, keepPrevious="scaledToZero"))
+        rollout.verified_first(r1)
+        r2 = rollout.trained("pine2")
+        _switch_to(emulator, "pine2")
+        rollout.available(r2)
+        rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result())
+        rollout.selects(r2)
+        previous = wait_for(
+            "the previous scaled to zero",
+            lambda: (
+                (d := emulator.get(DEPLOYMENTS, NS, vb.revision_deployment_name(NAME, r1)))
+                and d["spec"]["replicas"] == 0
+                and d
+            ),
+        )
+        assert previous["metadata"]["annotations"][vb.MODEL_REVISION_ANNOTATION] == r1
+
+        # At the end of the window a second verification runs through the main Service.
+        reverify = verify_job_name(NAME, r2, "reverify")
+        job = wait_for("the re-verification Job", lambda: emulator.get(JOBS, NS, reverify))
+        command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert command[3] == f"http://{MAIN}.{NS}.svc:8000/v1"
+        assert rollout.status()["rollout"]["phase"] == "Reverifying"
+        rollout.finish_job(reverify, live_result())
+        status = wait_for(
+            "Stable on r2",
+            lambda: (
+                (s := rollout.status())["rollout"]["phase"] == "Stable"
+                and s["lastGoodModel"]["revision"] == r2
+                and s
+            ),
+        )
+        assert status["servedModel"]["revision"] == r2
+        assert "previousRevision" not in status["rollout"]
+        wait_for(
+            "the previous deleted",
+            lambda: (
+                _names(emulator, DEPLOYMENTS) == [vb.revision_deployment_name(NAME, r2)]
+                and emulator.get(JOBS, NS, reverify) is None
+            ),
+        )
+        rollout.selects(r2)
+        cluster.wait_events(NAME, ("Normal", "WatchPassed"))
+
+
+def test_children_of_another_owner_are_never_touched(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout
+) -> None:
+    foreign_owner = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "other", "uid": "0000-foreign"}]
+    with operator.running():
+        r1 = rollout.trained("pine")
+        job_name = verify_job_name(NAME, r1, "verify")
+        squatter = emulator.create(
+            JOBS,
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {
+                    "name": job_name,
+                    "namespace": NS,
+                    "labels": {
+                        "app.kubernetes.io/instance": NAME,
+                        "app.kubernetes.io/component": "verifier",
+                        "app.kubernetes.io/managed-by": "tradetune-operator",
+                    },
+                    "ownerReferences": foreign_owner,
+                },
+                "spec": {"template": {"spec": {"containers": [{"name": "x", "image": "x"}]}}},
+            },
+        )
+        # A Deployment that looks like an old revision of this ModelServe, but is someone else's.
+        lookalike = emulator.create(
+            DEPLOYMENTS,
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": f"{MAIN}-0123456789",
+                    "namespace": NS,
+                    "labels": {
+                        "app.kubernetes.io/instance": NAME,
+                        "app.kubernetes.io/component": "server",
+                        vb.REVISION_LABEL: "0123456789",
+                    },
+                    "annotations": {vb.MODEL_REVISION_ANNOTATION: "someone/else"},
+                    "ownerReferences": foreign_owner,
+                },
+                "spec": {"replicas": 3, "selector": {"matchLabels": {"x": "y"}}, "template": {}},
+            },
+        )
+        emulator.create(MSERVE, _serve("pine"))
+        rollout.available(r1)
+        degraded = wait_for(
+            "NameConflict",
+            lambda: (c := rollout.condition("Degraded")) and c["reason"] == "NameConflict" and c,
+        )
+        assert f"Job {job_name} exists but is not owned by ModelServe {NAME}" in degraded["message"]
+        assert emulator.get(SERVICES, NS, MAIN) is None  # nothing verified: no traffic
+        job = emulator.get(JOBS, NS, job_name) or {}
+        assert job["metadata"]["resourceVersion"] == squatter["metadata"]["resourceVersion"]
+        deployment = emulator.get(DEPLOYMENTS, NS, f"{MAIN}-0123456789") or {}
+        assert deployment["metadata"]["resourceVersion"] == lookalike["metadata"]["resourceVersion"]
