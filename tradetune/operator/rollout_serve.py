@@ -211,9 +211,9 @@ def decide(
     out.serve.degraded = rollout_status.apply(old, new, step, view, generation, stamp)
     out.serve.ready_replicas = new.ready_replicas
     out.serve = rm.finish_status(old, new, out.serve)
-    out.serve.events.extend(
-        Event(a.type, a.reason, a.message) for a in step.actions if isinstance(a, rollout.RolloutEvent)
-    )
+    said = [Event(a.type, a.reason, a.message) for a in step.actions if isinstance(a, rollout.RolloutEvent)]
+    # A condition that changed for the reason a rollout event already gives is said once.
+    out.serve.events = [e for e in out.serve.events if e.reason not in {s.reason for s in said}] + said
     return out
 
 

@@ -466,3 +466,75 @@ def test_children_of_another_owner_are_never_touched(
         assert job["metadata"]["resourceVersion"] == squatter["metadata"]["resourceVersion"]
         deployment = emulator.get(DEPLOYMENTS, NS, f"{MAIN}-0123456789") or {}
         assert deployment["metadata"]["resourceVersion"] == lookalike["metadata"]["resourceVersion"]
+
+
+def test_an_operator_restarted_at_every_step_resumes_without_duplicates(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
+) -> None:
+    """Each cluster change happens while the operator is down; the next one takes it from there."""
+
+    def children() -> tuple[list[str], list[str], list[str]]:
+        return (
+            _names(emulator, DEPLOYMENTS),
+            [n for n in _names(emulator, JOBS) if "-train" not in n],
+            _names(emulator, SERVICES),
+        )
+
+    def dep(*revisions: str) -> list[str]:
+        return sorted(vb.revision_deployment_name(NAME, rev) for rev in revisions)
+
+    with operator.running():
+        r1 = rollout.trained("pine")
+        r2 = rollout.trained("pine2")
+    emulator.create(MSERVE, _serve("pine", watchSeconds=3600))
+    with operator.running():
+        rollout.deployment(r1)
+        wait_for("Verifying", lambda: rollout.status()["rollout"]["phase"] == "Verifying")
+    assert children() == (dep(r1), [], [])
+
+    rollout.available(r1)
+    with operator.running():
+        wait_for(
+            "the Job", lambda: children() == (dep(r1), [verify_job_name(NAME, r1, "verify")], [CANDIDATE])
+        )
+    rollout.finish_job(verify_job_name(NAME, r1, "verify"), live_result())
+    with operator.running():
+        rollout.selects(r1)
+        wait_for("Stable on r1", lambda: children() == (dep(r1), [], [MAIN]))
+    assert rollout.status()["lastGoodModel"]["revision"] == r1
+
+    _switch_to(emulator, "pine2")
+    with operator.running():
+        wait_for("r2 deployed", lambda: children() == (dep(r1, r2), [], [MAIN]))
+    rollout.available(r2)
+    with operator.running():
+        wait_for(
+            "r2 verified",
+            lambda: children() == (dep(r1, r2), [verify_job_name(NAME, r2, "verify")], [MAIN, CANDIDATE]),
+        )
+        rollout.selects(r1)
+    rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result())
+    with operator.running():
+        rollout.selects(r2)
+        wait_for("Watching", lambda: rollout.status()["rollout"]["phase"] == "Watching")
+        wait_for("the candidate's helpers gone", lambda: children() == (dep(r1, r2), [], [MAIN]))
+    switched_at = rollout.status()["rollout"]["switchedAt"]
+
+    rollout.crash_loop(r2)
+    with operator.running():
+        rollout.selects(r1)
+        status = wait_for(
+            "rolled back", lambda: (s := rollout.status())["rollout"]["phase"] == "Stable" and s
+        )
+        wait_for("r2 removed", lambda: children() == (dep(r1), [], [MAIN]))
+        operator.wait_metrics('tradetune_modelserve_rollbacks_total{name="desk",namespace="tt"} 1.0')
+    assert status["rollout"]["rollbacks"] == 1 and status["rollout"]["switchedAt"] >= switched_at
+    reasons = cluster.reasons(NAME)
+    # One event per step, though the operator started seven times.
+    assert reasons.count("Promoted") == 2 and reasons.count("RolledBack") == 1
+    assert reasons.count("CandidateStarted") == 2
+
+    with operator.running():  # a quiet start changes nothing
+        emulator.patch(MSERVE, NS, NAME, {"metadata": {"labels": {"poke": "1"}}})
+        wait_for("the poke handled", lambda: rollout.status()["rollout"]["phase"] == "Stable")
+    assert children() == (dep(r1), [], [MAIN]) and rollout.status()["rollout"]["rollbacks"] == 1
