@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.integration.operator.conftest import (
+    DEPLOYMENTS,
     FTJ,
     MSERVE,
     NETWORKPOLICIES,
@@ -24,12 +25,15 @@ from tests.integration.operator.conftest import (
     Cluster,
     OperatorHarness,
     finetunejob,
+    modelserve,
     train_result,
     wait_for,
 )
 from tests.integration.operator.emulator import TEST_CLIENT_HEADER, TradeTuneEmulator
 from tests.integration.operator.running_emulator import RunningEmulator
+from tests.integration.operator.test_rollout import NAME, Rollout, live_result
 from tradetune.api import ProgressRecord
+from tradetune.operator.rollout import verify_job_name
 
 pytestmark = pytest.mark.timeout(120)
 DOC = Path(__file__).resolve().parents[3] / "docs" / "operator.md"
@@ -95,6 +99,8 @@ def test_the_documented_rbac_is_what_the_operator_uses(
         wait_for("progress", lambda: cluster.status("rb1").get("progress", {}).get("stage") == "loading")
         cluster.finish_pod("rb1", pod, message=train_result())
         cluster.wait_phase("rb1", "Succeeded")
+        trained = (emulator.get(FTJ, NS, "rb1") or {})["metadata"]
+        revision = f"{trained['uid']}/{trained['generation']}"
         cluster.deployment_available("rb-llm-vllm")
 
         # A second job promotes into the same ModelServe: patch, then a rollout.
@@ -135,6 +141,17 @@ def test_the_documented_rbac_is_what_the_operator_uses(
                     != "x"
                 ),
             )
+
+        # A rollout whose candidate fails its live verification: the candidate's Deployment,
+        # Service and verification Job are deleted (rollouts: docs/serving.md).
+        rollout = Rollout(emulator, cluster)
+        emulator.create(MSERVE, modelserve(NAME, model={"fromFineTuneJob": "rb1"}, auth="none", rollout={}))
+        rollout.available(revision)
+        rollout.finish_job(verify_job_name(NAME, revision, "verify"), live_result(perplexity=50.0))
+        wait_for(
+            "the candidate removed",
+            lambda: emulator.list(DEPLOYMENTS, NS, f"app.kubernetes.io/instance={NAME}") == [],
+        )
 
         emulator.delete(FTJ, NS, "rb1")
         emulator.delete(MSERVE, NS, "rb-llm")
