@@ -38,6 +38,7 @@ class RolloutChildren:
     network_policy: dict[str, Any] | None = None
     legacy_deployment: dict[str, Any] | None = None  # `<name>-vllm` of the single-Deployment path
     fine_tune_job: dict[str, Any] | None = None
+    last_good_job: dict[str, Any] | None = None  # the FineTuneJob of status.lastGoodModel (recreate)
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:

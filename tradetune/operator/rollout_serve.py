@@ -22,6 +22,7 @@ from tradetune.api import (
     EvalMetrics,
     FineTuneJobStatus,
     ModelServe,
+    ServedModel,
     parse_modelserve,
     rfc3339,
     set_condition,
@@ -198,7 +199,9 @@ def decide(
     )
     step = rollout.decide(mserve.spec.rollout, observed, before, now)
     out.rolled_back, out.requeue_after = step.rolled_back, step.requeue_after
-    out.ops = _plan(mserve, model, step, observed, children, deployments, settings)
+    models = {model.revision: model} if model is not None and model.revision else {}
+    models.update(_last_good(mserve, old.last_good_model, children.last_good_job, models))
+    out.ops = _plan(mserve, models, step, observed, children, deployments, settings)
     served_rev = step.status.state.served_revision
     serving = deployments.get(served_rev) if served_rev else None
     view = rollout_status.StepView(
@@ -217,9 +220,27 @@ def decide(
     return out
 
 
+def _last_good(
+    mserve: ModelServe,
+    last_good: ServedModel | None,
+    job: dict[str, Any] | None,
+    known: dict[str, builders.ResolvedModel],
+) -> dict[str, builders.ResolvedModel]:
+    """The last good revision's model, when its FineTuneJob still holds it (recreate redeploys it)."""
+    if last_good is None or not last_good.fine_tune_job or last_good.revision in known or job is None:
+        return {}
+    source = mserve.spec.model.model_copy(update={"from_fine_tune_job": last_good.fine_tune_job})
+    other = mserve.model_copy(update={"spec": mserve.spec.model_copy(update={"model": source})})
+    try:
+        model = builders.resolve_model(other, rm.source_job(job))
+    except builders.UnresolvedModelError:
+        return {}
+    return {last_good.revision: model} if model.revision == last_good.revision and last_good.revision else {}
+
+
 def _plan(  # noqa: PLR0917
     mserve: ModelServe,
-    model: builders.ResolvedModel | None,
+    models: dict[str, builders.ResolvedModel],
     step: rollout.RolloutDecision,
     observed: rollout.RolloutObserved,
     children: RolloutChildren,
@@ -228,7 +249,6 @@ def _plan(  # noqa: PLR0917
 ) -> list[Op]:
     """The API operations that carry out the step's actions (each on an owned object only)."""
     name, namespace = str(mserve.metadata.name), str(mserve.metadata.namespace)
-    desired_rev = model.revision if model is not None else None
     ops: list[Op | None] = [
         _ensure(children.network_policy, builders.with_spec_hash(builders.network_policy(mserve)))
     ]
@@ -236,7 +256,7 @@ def _plan(  # noqa: PLR0917
     for action in step.actions:
         if isinstance(action, rollout.EnsureDeployment):
             have = deployments.get(action.revision)
-            if model is not None and action.revision == desired_rev:
+            if (model := models.get(action.revision)) is not None:
                 want = vb.revision_deployment(mserve, model, action.revision, action.replicas, settings)
                 ops.append(_ensure(have, builders.with_spec_hash(want)))
             elif have is not None and int((have.get("spec") or {}).get("replicas") or 0) != action.replicas:
@@ -252,7 +272,7 @@ def _plan(  # noqa: PLR0917
             if (svc := children.candidate_service) is not None:
                 ops.append(Delete("Service", str(svc["metadata"]["name"]), _uid(svc)))
         elif isinstance(action, rollout.EnsureVerifyJob):
-            if action.job_name not in jobs and model is not None:
+            if action.job_name not in jobs and (model := models.get(action.revision)) is not None:
                 url = (
                     vb.candidate_url(name, namespace)
                     if action.through == "candidate"

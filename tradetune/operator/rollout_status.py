@@ -59,7 +59,8 @@ def apply(  # noqa: PLR0917
     new.last_good_model = decision.status.last_good_model
     selected = selected_after(decision, view.observed)
     serving = view.serving if selected == served_rev else None
-    new.served_model = decision.status.served_model if serving is not None else None
+    # What the Service selects (recreate: selected even while its pods are stopped).
+    new.served_model = decision.status.served_model if selected == served_rev and served_rev else None
     new.rolling_out = view.observed.desired if phase == "Verifying" else None
     status = (serving or {}).get("status") or {}
     replicas = int(((serving or {}).get("spec") or {}).get("replicas") or 0)
@@ -83,8 +84,8 @@ def apply(  # noqa: PLR0917
     elif served_rev is None and view.unresolved is not None:
         reason, message = view.unresolved
         cond("Ready", False, reason, message)
-    elif phase == "Verifying" and served_rev is None:
-        message = candidate_message or "verifying the first revision"
+    elif phase == "Verifying":  # the first revision, or recreate: nothing served meanwhile
+        message = candidate_message or "verifying the candidate"
         cond("Ready", False, "Verifying", message)
     elif phase == "RollingBack":
         message = candidate_message or "rolling back"

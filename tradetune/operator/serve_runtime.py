@@ -76,6 +76,7 @@ async def _rollout_children(
     inst, comp = builders.INSTANCE_LABEL, builders.COMPONENT_LABEL
     legacy = await api.get(kube.DEPLOYMENTS, namespace, builders.server_name(name))
     source = ((body.get("spec") or {}).get("model") or {}).get("fromFineTuneJob")
+    last_good = ((body.get("status") or {}).get("lastGoodModel") or {}).get("fineTuneJob")
     return RolloutChildren(
         deployments=await _owned_list(
             host, kube.DEPLOYMENTS, namespace, f"{inst}={name},{comp}=server,{vb.REVISION_LABEL}", uid
@@ -90,6 +91,11 @@ async def _rollout_children(
         fine_tune_job=await api.get(kube.FINETUNEJOBS, namespace, source)
         if isinstance(source, str)
         else None,
+        last_good_job=(
+            await api.get(kube.FINETUNEJOBS, namespace, last_good)
+            if isinstance(last_good, str) and last_good != source
+            else None
+        ),
     )
 
 

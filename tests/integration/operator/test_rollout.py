@@ -538,3 +538,44 @@ def test_an_operator_restarted_at_every_step_resumes_without_duplicates(
         emulator.patch(MSERVE, NS, NAME, {"metadata": {"labels": {"poke": "1"}}})
         wait_for("the poke handled", lambda: rollout.status()["rollout"]["phase"] == "Stable")
     assert children() == (dep(r1), [], [MAIN]) and rollout.status()["rollout"]["rollbacks"] == 1
+
+
+def test_recreate_stops_the_served_model_and_redeploys_it_when_the_candidate_fails(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout
+) -> None:
+    with operator.running():
+        r1 = rollout.trained("pine")
+        emulator.create(MSERVE, _serve("pine", strategy="recreate"))
+        rollout.verified_first(r1)
+        first = rollout.deployment(r1)
+        r2 = rollout.trained("pine2")
+        _switch_to(emulator, "pine2")
+        # No GPU to spare: the served Deployment goes before the candidate starts.
+        wait_for(
+            "r1 stopped", lambda: _names(emulator, DEPLOYMENTS) == [vb.revision_deployment_name(NAME, r2)]
+        )
+        ready = wait_for(
+            "Ready=False", lambda: (c := rollout.condition("Ready")) and c["status"] == "False" and c
+        )
+        assert ready["reason"] == "Verifying"
+        rollout.available(r2)
+        rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result(task_accuracy=0.1))
+
+        # Refused: the last good revision is deployed again, from its FineTuneJob's artifacts.
+        again = wait_for(
+            "r1 redeployed",
+            lambda: (
+                _names(emulator, DEPLOYMENTS) == [vb.revision_deployment_name(NAME, r1)]
+                and emulator.get(DEPLOYMENTS, NS, vb.revision_deployment_name(NAME, r1))
+            ),
+        )
+        assert again["metadata"]["uid"] != first["metadata"]["uid"]
+        assert again["spec"]["template"] == first["spec"]["template"]
+        rollout.selects(r1)  # the Service never moved
+        rollout.available(r1)
+        status = wait_for(
+            "Ready on r1",
+            lambda: (s := rollout.status()) and rollout.condition("Ready")["status"] == "True" and s,
+        )
+        assert status["servedModel"]["revision"] == r1 and status["candidate"]["phase"] == "Failed"
+        assert rollout.condition("Verified")["reason"] == "VerificationFailed"
