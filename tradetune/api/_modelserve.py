@@ -170,12 +170,13 @@ class ModelServeSpec(SpecModel):
     volume: VolumeRef | None = Field(
         None, description="Volume the model artifacts live on (mounted read-only)."
     )
-    rollout: RolloutSpec = Field(
-        default_factory=RolloutSpec,
+    rollout: RolloutSpec | None = Field(
+        None,
         description=(
-            "How a new model revision takes traffic: live verification, watch window, rollback. "
-            "Preview: `tradetune run` verifies live today; the operator accepts and records these "
-            "settings but does not drive the rollout yet (docs/serving.md)."
+            "How a new model revision takes traffic: live verification, watch window, rollback. Set "
+            "(`rollout: {}` for the defaults) on a ModelServe whose model comes from a FineTuneJob, the "
+            "operator runs each revision in its own Deployment, verifies it live with a Job and moves the "
+            "Service only on a pass (docs/serving.md). Unset, one Deployment is rolled in place."
         ),
     )
 

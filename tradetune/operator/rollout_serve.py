@@ -27,7 +27,7 @@ from tradetune.api import (
     rfc3339,
     set_condition,
 )
-from tradetune.api._rollout import RolloutState
+from tradetune.api._rollout import RolloutSpec, RolloutState
 from tradetune.errors import SpecError
 from tradetune.jobstatus import short
 from tradetune.operator import builders, ownership, patches, refusals, rollout, rollout_status
@@ -197,7 +197,7 @@ def decide(
         last_good_model=old.last_good_model,
         previous_model=old.last_good_model if state.previous_revision else None,
     )
-    step = rollout.decide(mserve.spec.rollout, observed, before, now)
+    step = rollout.decide(mserve.spec.rollout or RolloutSpec(), observed, before, now)
     out.rolled_back, out.requeue_after = step.rolled_back, step.requeue_after
     models = {model.revision: model} if model is not None and model.revision else {}
     models.update(_last_good(mserve, old.last_good_model, children.last_good_job, models))

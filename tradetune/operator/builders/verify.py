@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradetune.api import ModelServe
+from tradetune.api._rollout import RolloutSpec
 from tradetune.operator.builders.common import (
     COMPONENT_LABEL,
     INSTANCE_LABEL,
@@ -97,7 +98,7 @@ def verification_job(  # noqa: PLR0917
 ) -> dict[str, Any]:
     """The batch/v1 Job evaluating `url` live; its TrainResult comes back in the termination message."""
     name, namespace, uid = mserve_identity(mserve)
-    rollout = mserve.spec.rollout
+    rollout = mserve.spec.rollout or RolloutSpec()
     env: list[dict[str, Any]] = [
         {"name": "HOME", "value": "/tmp"},
         {"name": "TRADETUNE_RESULT_PATH", "value": "/dev/termination-log"},
