@@ -46,6 +46,7 @@ from tradetune.operator.rollout_observe import (
 from tradetune.operator.settings import OperatorSettings
 
 Kind = Literal["Deployment", "Service", "NetworkPolicy", "Job"]
+POD_TEMPLATE_HASH = "pod-template-hash"  # set by the Deployment controller on each ReplicaSet's pods
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,37 @@ def _ensure(have: dict[str, Any] | None, want: dict[str, Any]) -> Op | None:
         return Create(want)
     if not rm.changed(have, want):
         return None
-    return Patch(want["kind"], want["metadata"]["name"], patches.with_uid(patches.child_patch(want), have))
+    patch = patches.child_patch(want)
+    selector = (want.get("spec") or {}).get("selector")
+    if want["kind"] == "Service" and isinstance(selector, dict):
+        # A merge patch merges maps: a selector key the new selector drops must be nulled.
+        stale = ((have.get("spec") or {}).get("selector") or {}).keys() - selector.keys()
+        patch["spec"]["selector"] = {**dict.fromkeys(stale), **selector}
+    return Patch(want["kind"], want["metadata"]["name"], patches.with_uid(patch, have))
+
+
+def _pin_legacy_service(children: RolloutChildren) -> Op | None:
+    """Keep a single-Deployment Service off the revision pods while the first candidate runs.
+
+    A ModelServe given `spec.rollout` later already has `<name>-vllm`, whose selector matches
+    every server pod, a candidate's too. Until the first switch it is pinned to the pods the
+    single Deployment runs now (their `pod-template-hash`), so no request reaches an unverified
+    model.
+    """
+    service = children.service
+    selector = ((service or {}).get("spec") or {}).get("selector") or {}
+    if service is None or vb.REVISION_LABEL in selector or POD_TEMPLATE_HASH in selector:
+        return None
+    hashes = sorted(
+        str(labels[POD_TEMPLATE_HASH])
+        for pod in children.server_pods
+        if vb.REVISION_LABEL not in (labels := (pod.get("metadata") or {}).get("labels") or {})
+        and POD_TEMPLATE_HASH in labels
+        and not (pod.get("metadata") or {}).get("deletionTimestamp")
+    )
+    pinned = hashes[-1] if hashes else "none"
+    patch = {"metadata": {"uid": _uid(service)}, "spec": {"selector": {POD_TEMPLATE_HASH: pinned}}}
+    return Patch("Service", str(service["metadata"]["name"]), patch)
 
 
 def decide(
@@ -250,7 +281,8 @@ def _plan(  # noqa: PLR0917
     """The API operations that carry out the step's actions (each on an owned object only)."""
     name, namespace = str(mserve.metadata.name), str(mserve.metadata.namespace)
     ops: list[Op | None] = [
-        _ensure(children.network_policy, builders.with_spec_hash(builders.network_policy(mserve)))
+        _ensure(children.network_policy, builders.with_spec_hash(builders.network_policy(mserve))),
+        _pin_legacy_service(children),
     ]
     jobs = {str(j["metadata"]["name"]): j for j in children.jobs}
     for action in step.actions:

@@ -579,3 +579,50 @@ def test_recreate_stops_the_served_model_and_redeploys_it_when_the_candidate_fai
         )
         assert status["servedModel"]["revision"] == r1 and status["candidate"]["phase"] == "Failed"
         assert rollout.condition("Verified")["reason"] == "VerificationFailed"
+
+
+def test_a_serving_model_serve_given_a_rollout_keeps_unverified_pods_out_of_its_service(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
+) -> None:
+    with operator.running():
+        r1 = rollout.trained("pine")
+        emulator.create(MSERVE, modelserve(NAME, model={"fromFineTuneJob": "pine"}, auth="none"))
+        cluster.deployment_available(MAIN)  # the single Deployment `<name>-vllm`
+        legacy = emulator.get(DEPLOYMENTS, NS, MAIN) or {}
+        template = legacy["spec"]["template"]
+        emulator.create(  # the ReplicaSet controller's pod, labelled with its template hash
+            PODS,
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"{MAIN}-5d8f7-abcde",
+                    "namespace": NS,
+                    "labels": {**template["metadata"]["labels"], "pod-template-hash": "5d8f7"},
+                },
+                "spec": template["spec"],
+            },
+        )
+        wait_for("Ready", lambda: rollout.condition("Ready").get("status") == "True")
+
+        emulator.patch(MSERVE, NS, NAME, {"spec": {"rollout": {}}})
+        candidate_labels = rollout.deployment(r1)["spec"]["template"]["metadata"]["labels"]
+        service = wait_for(
+            "the Service pinned to the running pods",
+            lambda: (
+                (s := emulator.get(SERVICES, NS, MAIN))
+                and s["spec"]["selector"].get("pod-template-hash") == "5d8f7"
+                and s
+            ),
+        )
+        selector = service["spec"]["selector"]
+        assert not all(
+            candidate_labels.get(k) == v for k, v in selector.items()
+        )  # the candidate is not selected
+
+        rollout.available(r1)
+        rollout.finish_job(verify_job_name(NAME, r1, "verify"), live_result())
+        switched = rollout.selects(r1)  # exactly the revision selector: the pin is gone
+        assert "pod-template-hash" not in switched["spec"]["selector"]
+        wait_for("the single Deployment retired", lambda: emulator.get(DEPLOYMENTS, NS, MAIN) is None)
+        assert _names(emulator, DEPLOYMENTS) == [vb.revision_deployment_name(NAME, r1)]
