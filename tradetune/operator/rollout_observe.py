@@ -20,7 +20,7 @@ from typing import Any
 from tradetune.operator import ownership
 from tradetune.operator.builders.verify import MODEL_REVISION_ANNOTATION, REVISION_LABEL
 from tradetune.operator.reconcile_modelserve import deployment_state
-from tradetune.operator.rollout import DeploymentObs, JobObs, revision_slug
+from tradetune.operator.rollout_types import DeploymentObs, JobObs, revision_slug
 from tradetune.operator.server_pods import server_failure
 from tradetune.operator.trainer_pod import job_condition, view_pod
 

@@ -15,7 +15,7 @@ from typing import Any
 from tradetune.api import ModelServeStatus, get_condition, set_condition
 from tradetune.jobstatus import short
 from tradetune.operator.reconcile_modelserve import deployment_state
-from tradetune.operator.rollout import PointService, RolloutDecision, RolloutObserved
+from tradetune.operator.rollout_types import PointService, RolloutDecision, RolloutObserved
 from tradetune.operator.server_pods import server_failure
 
 ROLLED_BACK = "RolledBack"

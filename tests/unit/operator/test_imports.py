@@ -27,6 +27,7 @@ PURE = [
     "rollout_observe",
     "rollout_status",
     "rollout_serve",
+    "rollout_types",
     "server_pods",
 ]
 IO = {"kube", "runtime", "serve_runtime", "posting", "handlers", "progress_loop", "kopf", "aiohttp"}

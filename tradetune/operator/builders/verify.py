@@ -39,7 +39,7 @@ from tradetune.operator.builders.server import (
     served_model_name,
     service,
 )
-from tradetune.operator.rollout import Stage, revision_slug, verify_job_name
+from tradetune.operator.rollout_types import Stage, revision_slug, verify_job_name
 from tradetune.operator.settings import OperatorSettings
 
 REVISION_LABEL = "tradetune.dev/revision"
