@@ -173,10 +173,10 @@ class ModelServeSpec(SpecModel):
     rollout: RolloutSpec | None = Field(
         None,
         description=(
-            "How a new model revision takes traffic: live verification, watch window, rollback. Set "
-            "(`rollout: {}` for the defaults) on a ModelServe whose model comes from a FineTuneJob, the "
-            "operator runs each revision in its own Deployment, verifies it live with a Job and moves the "
-            "Service only on a pass (docs/serving.md). Unset, one Deployment is rolled in place."
+            "How a new model revision takes traffic: live verification, watch window, rollback. For a "
+            "model from a FineTuneJob the operator runs each revision in its own Deployment, verifies it "
+            "live with a Job and moves the Service only on a pass (unset: the defaults; docs/serving.md). "
+            "A plain `path` has no revisions: its one Deployment is rolled in place."
         ),
     )
 

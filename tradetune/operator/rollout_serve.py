@@ -5,9 +5,10 @@ into concrete API operations on objects this ModelServe owns (creates carry its 
 patches and deletes the observed uid), and writes the status (rollout_status.py). serve_runtime.py
 only performs the operations.
 
-Which ModelServes it drives: those with `spec.rollout` set whose model comes from a FineTuneJob
-(a revision is the job's uid and generation; a plain path has none). Others keep the single
-Deployment rolled in place (reconcile_modelserve.py).
+Which ModelServes it drives: those whose model comes from a FineTuneJob (a revision is the
+job's uid and generation, and the job's recorded metrics are the reference), with or without
+`spec.rollout`. A plain path has neither: it keeps the single Deployment rolled in place
+(reconcile_modelserve.py).
 """
 
 from __future__ import annotations
@@ -80,14 +81,13 @@ class RolloutServeDecision:
 
 
 def drives(body: dict[str, Any]) -> bool:
-    """Whether the rollout state machine drives this ModelServe (see the module docstring)."""
-    spec = body.get("spec") or {}
-    model = spec.get("model") or {}
-    return (
-        isinstance(spec.get("rollout"), dict)
-        and isinstance(model, dict)
-        and bool(model.get("fromFineTuneJob"))
-    )
+    """Whether the rollout state machine drives this ModelServe: its model comes from a FineTuneJob.
+
+    Such a model has revisions (the job's uid and generation) and recorded metrics to verify
+    against; `spec.rollout` unset takes the defaults. A plain path has neither.
+    """
+    model = (body.get("spec") or {}).get("model") or {}
+    return isinstance(model, dict) and bool(model.get("fromFineTuneJob"))
 
 
 def _recorded(ftj: dict[str, Any] | None) -> EvalMetrics | None:
@@ -321,6 +321,10 @@ def _plan(  # noqa: PLR0917
                 _ensure(children.service, builders.with_spec_hash(vb.main_service(mserve, action.revision)))
             )
     served = step.status.state.served_revision
+    pointed = any(isinstance(a, rollout.PointService) for a in step.actions)
+    if not pointed and served is not None and observed.service_revision == served:
+        # Nothing moves: repair the Service if someone edited it (same selection, same spec).
+        ops.append(_ensure(children.service, builders.with_spec_hash(vb.main_service(mserve, served))))
     legacy = children.legacy_deployment  # left from the single-Deployment path: gone once a revision serves
     if legacy is not None and served is not None and rollout_status.selected_after(step, observed) == served:
         ops.append(Delete("Deployment", str(legacy["metadata"]["name"]), _uid(legacy)))

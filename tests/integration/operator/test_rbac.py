@@ -25,14 +25,16 @@ from tests.integration.operator.conftest import (
     Cluster,
     OperatorHarness,
     finetunejob,
+    live_result,
     modelserve,
     train_result,
     wait_for,
 )
 from tests.integration.operator.emulator import TEST_CLIENT_HEADER, TradeTuneEmulator
 from tests.integration.operator.running_emulator import RunningEmulator
-from tests.integration.operator.test_rollout import NAME, Rollout, live_result
+from tests.integration.operator.test_rollout import NAME, Rollout
 from tradetune.api import ProgressRecord
+from tradetune.operator.builders.verify import revision_deployment_name
 from tradetune.operator.rollout import verify_job_name
 
 pytestmark = pytest.mark.timeout(120)
@@ -99,9 +101,9 @@ def test_the_documented_rbac_is_what_the_operator_uses(
         wait_for("progress", lambda: cluster.status("rb1").get("progress", {}).get("stage") == "loading")
         cluster.finish_pod("rb1", pod, message=train_result())
         cluster.wait_phase("rb1", "Succeeded")
-        trained = (emulator.get(FTJ, NS, "rb1") or {})["metadata"]
-        revision = f"{trained['uid']}/{trained['generation']}"
-        cluster.deployment_available("rb-llm-vllm")
+        revision = cluster.revision("rb1")
+        cluster.verified("rb-llm", revision)  # the revision's Deployment, verified live, then the Service
+        wait_for("the Service", lambda: emulator.get(SERVICES, NS, "rb-llm-vllm"))
 
         # A second job promotes into the same ModelServe: patch, then a rollout.
         # (The ModelServe opts in to promotions from it: docs/api.md, "Promotion".)
@@ -125,12 +127,32 @@ def test_the_documented_rbac_is_what_the_operator_uses(
             ),
         )
 
+        second = cluster.revision("rb2")
+        cluster.verified("rb-llm", second, live_result(perplexity=7.0))
+        wait_for(
+            "rb2 serves",
+            lambda: (
+                (emulator.get(MSERVE, NS, "rb-llm") or {})["status"]["servedModel"]["fineTuneJob"] == "rb2"
+            ),
+        )
+        # A spec change patches the served revision's Deployment.
+        emulator.patch(MSERVE, NS, "rb-llm", {"spec": {"replicas": 2}})
+        wait_for(
+            "scaled",
+            lambda: (
+                (emulator.get(DEPLOYMENTS, NS, revision_deployment_name("rb-llm", second)) or {})["spec"][
+                    "replicas"
+                ]
+                == 2
+            ),
+        )
+
         # Someone edits the Service and the NetworkPolicy: the next reconcile puts them back.
         for kind in (SERVICES, NETWORKPOLICIES):
             emulator.patch(
                 kind, NS, "rb-llm-vllm", {"metadata": {"annotations": {"tradetune.dev/spec-hash": "x"}}}
             )
-        cluster.deployment_available("rb-llm-vllm")
+        cluster.deployment_available(revision_deployment_name("rb-llm", second))
         for kind in (SERVICES, NETWORKPOLICIES):
             wait_for(
                 f"{kind} repaired",

@@ -24,12 +24,12 @@ from tests.integration.operator.conftest import (
     Cluster,
     OperatorHarness,
     finetunejob,
+    live_result,
     modelserve,
     train_result,
     wait_for,
 )
 from tests.integration.operator.running_emulator import RunningEmulator
-from tradetune.api import EvalMetrics, TrainResult
 from tradetune.operator.builders import verify as vb
 from tradetune.operator.rollout import revision_slug, verify_job_name
 
@@ -39,18 +39,6 @@ NAME = "desk"
 MAIN = f"{NAME}-vllm"
 CANDIDATE = f"{NAME}-vllm-candidate"
 SECRET = {"name": "llm-key", "key": "api-key"}
-
-
-def live_result(perplexity: float = 8.6, task_accuracy: float = 0.8) -> str:
-    """What `tradetune evaluate --endpoint` writes to the termination message."""
-    return TrainResult(
-        outcome="Succeeded",
-        reason="Evaluated",
-        message="16 items",
-        metrics=EvalMetrics(
-            perplexity=perplexity, pine_syntax_score=0.9, pine_parse_rate=0.85, task_accuracy=task_accuracy
-        ),
-    ).to_termination_message()
 
 
 class Rollout:
@@ -91,59 +79,7 @@ class Rollout:
         return wait_for(f"{MAIN} selecting {revision}", pointed)  # type: ignore[no-any-return]
 
     def finish_job(self, job_name: str, message: str) -> None:
-        """The Job controller runs the verification pod; the kubelet records its termination message."""
-        job = wait_for(f"Job {job_name}", lambda: self.emu.get(JOBS, NS, job_name))
-        template = job["spec"]["template"]
-        pod_name = f"{job_name}-{secrets.token_hex(3)[:5]}"
-        self.emu.create(
-            PODS,
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "name": pod_name,
-                    "namespace": NS,
-                    "labels": {**template["metadata"]["labels"], "batch.kubernetes.io/job-name": job_name},
-                    "ownerReferences": [
-                        {
-                            "apiVersion": "batch/v1",
-                            "kind": "Job",
-                            "name": job_name,
-                            "uid": job["metadata"]["uid"],
-                            "controller": True,
-                        }
-                    ],
-                },
-                "spec": template["spec"],
-            },
-        )
-        terminated = {"exitCode": 0, "reason": "Completed", "message": message}
-        self.emu.patch(
-            PODS,
-            NS,
-            pod_name,
-            {
-                "status": {
-                    "phase": "Succeeded",
-                    "containerStatuses": [
-                        {"name": "trainer", "ready": False, "state": {"terminated": terminated}}
-                    ],
-                }
-            },
-            status=True,
-        )
-        self.emu.patch(
-            JOBS,
-            NS,
-            job_name,
-            {
-                "status": {
-                    "succeeded": 1,
-                    "conditions": [{"type": "Complete", "status": "True", "reason": "CompletionsReached"}],
-                }
-            },
-            status=True,
-        )
+        self.cluster.finish_verification(job_name, message)
 
     def crash_loop(self, revision: str) -> None:
         """The kubelet restarts the revision's server container over and over."""
@@ -581,31 +517,66 @@ def test_recreate_stops_the_served_model_and_redeploys_it_when_the_candidate_fai
         assert rollout.condition("Verified")["reason"] == "VerificationFailed"
 
 
-def test_a_serving_model_serve_given_a_rollout_keeps_unverified_pods_out_of_its_service(
-    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
+def _owned(ms: dict[str, Any]) -> list[dict[str, Any]]:
+    meta = ms["metadata"]
+    ref = {
+        "apiVersion": "tradetune.dev/v1alpha1",
+        "kind": "ModelServe",
+        "name": meta["name"],
+        "uid": meta["uid"],
+    }
+    return [{**ref, "controller": True, "blockOwnerDeletion": True}]
+
+
+def test_an_upgrade_from_the_single_deployment_keeps_unverified_pods_out_of_the_service(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout
 ) -> None:
+    """What an earlier operator left (`<name>-vllm` Deployment and Service) moves to revisions safely."""
     with operator.running():
         r1 = rollout.trained("pine")
-        emulator.create(MSERVE, modelserve(NAME, model={"fromFineTuneJob": "pine"}, auth="none"))
-        cluster.deployment_available(MAIN)  # the single Deployment `<name>-vllm`
-        legacy = emulator.get(DEPLOYMENTS, NS, MAIN) or {}
-        template = legacy["spec"]["template"]
-        emulator.create(  # the ReplicaSet controller's pod, labelled with its template hash
-            PODS,
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "name": f"{MAIN}-5d8f7-abcde",
-                    "namespace": NS,
-                    "labels": {**template["metadata"]["labels"], "pod-template-hash": "5d8f7"},
-                },
-                "spec": template["spec"],
+    ms = emulator.create(MSERVE, modelserve(NAME, model={"fromFineTuneJob": "pine"}, auth="none"))
+    server = {
+        "app.kubernetes.io/instance": NAME,
+        "app.kubernetes.io/component": "server",
+        "tradetune.dev/modelserve": NAME,
+    }
+    meta = {"namespace": NS, "labels": server, "ownerReferences": _owned(ms)}
+    emulator.create(
+        DEPLOYMENTS,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": MAIN, **meta},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": server},
+                "template": {"metadata": {"labels": server}},
             },
-        )
-        wait_for("Ready", lambda: rollout.condition("Ready").get("status") == "True")
-
-        emulator.patch(MSERVE, NS, NAME, {"spec": {"rollout": {}}})
+        },
+    )
+    emulator.create(
+        SERVICES,
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": MAIN, **meta},
+            "spec": {"selector": server},
+        },
+    )
+    emulator.create(  # the ReplicaSet controller's pod, labelled with its template hash
+        PODS,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"{MAIN}-5d8f7-abcde",
+                "namespace": NS,
+                "labels": {**server, "pod-template-hash": "5d8f7"},
+            },
+            "spec": {"containers": [{"name": "vllm", "image": "x"}]},
+        },
+    )
+    with operator.running():
         candidate_labels = rollout.deployment(r1)["spec"]["template"]["metadata"]["labels"]
         service = wait_for(
             "the Service pinned to the running pods",

@@ -207,9 +207,9 @@ def test_the_served_revision_crash_looping_is_degraded() -> None:
 # --- which ModelServes, and patches -----------------------------------------------------------------
 
 
-def test_the_rollout_drives_fine_tune_job_models_that_ask_for_it() -> None:
+def test_the_rollout_drives_every_fine_tune_job_model_and_no_plain_path() -> None:
     assert rollout_serve.drives({"spec": {"model": {"fromFineTuneJob": "pine"}, "rollout": {}}})
-    assert not rollout_serve.drives({"spec": {"model": {"fromFineTuneJob": "pine"}}})
+    assert rollout_serve.drives({"spec": {"model": {"fromFineTuneJob": "pine"}}})
     assert not rollout_serve.drives({"spec": {"model": {"path": "/models/x"}, "rollout": {}}})
 
 
