@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.unit.operator.fixtures import NS, SETTINGS, UID, ftj_body
 from tradetune.api import ModelServeStatus, ServedModel, TrainResult
 from tradetune.api._rollout import CandidateStatus, RolloutState
 from tradetune.operator import patches, rollout_observe, rollout_serve, rollout_status
@@ -219,3 +220,48 @@ def test_a_status_patch_nulls_keys_removed_inside_nested_objects() -> None:
     assert patches.status_patch(old, new) == {
         "status": {"message": None, "rollout": {"phase": "Stable", "previousRevision": None}}
     }
+
+
+# --- decide: operations on owned objects only ---------------------------------------------------
+
+
+def _mserve(status: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apiVersion": "tradetune.dev/v1alpha1",
+        "kind": "ModelServe",
+        "metadata": {"name": "desk", "namespace": NS, "uid": "ms-uid", "generation": 1},
+        "spec": {"model": {"fromFineTuneJob": "pine"}, "apiKeySecretRef": {"name": "llm-key"}},
+    }
+    if status is not None:
+        body["status"] = status
+    return body
+
+
+def _ftj() -> dict[str, Any]:
+    return ftj_body(status={"phase": "Succeeded", "artifacts": {"merged": "/output/merged"}})
+
+
+def test_a_new_revision_creates_its_deployment_owned_by_the_model_serve() -> None:
+    out = rollout_serve.decide(
+        _mserve(), rollout_observe.RolloutChildren(fine_tune_job=_ftj()), SETTINGS, NOW
+    )
+    created = [op.manifest for op in out.ops if isinstance(op, rollout_serve.Create)]
+    assert [m["kind"] for m in created] == ["NetworkPolicy", "Deployment"]
+    deployment = created[1]
+    assert deployment["metadata"]["name"] == vb.revision_deployment_name("desk", f"{UID}/1")
+    assert all(m["metadata"]["ownerReferences"][0]["uid"] == "ms-uid" for m in created)
+    assert out.serve.status is not None and out.serve.status["rollout"]["phase"] == "Verifying"
+    assert [e.reason for e in out.serve.events] == ["Verifying", "CandidateStarted"]
+
+
+def test_deletes_name_the_observed_uid_and_leave_unannotated_deployments_alone() -> None:
+    rev = f"{UID}/1"
+    stale = deployment("old/1")
+    stranger = {"metadata": {"name": "desk-vllm-zzz", "uid": "x", "labels": {}}, "spec": {"replicas": 1}}
+    status = {"rollout": {"phase": "Stable", "servedRevision": rev}}
+    children = rollout_observe.RolloutChildren(
+        fine_tune_job=_ftj(), deployments=[deployment(rev), stale, stranger], network_policy=None
+    )
+    out = rollout_serve.decide(_mserve(status), children, SETTINGS, NOW)
+    deletes = [op for op in out.ops if isinstance(op, rollout_serve.Delete)]
+    assert deletes == [rollout_serve.Delete("Deployment", stale["metadata"]["name"], "d-old/1")]
