@@ -160,7 +160,7 @@ def test_model_serve_waits_rolls_and_keeps_serving(
         emulator.create(FTJ, finetunejob("first"))
         waiting = wait_for("waiting", lambda: _ms_conditions(emulator, "desk").get("Ready"))
         assert waiting["reason"] == "FineTuneJobNotSucceeded"
-        assert emulator.get(DEPLOYMENTS, NS, "desk-vllm") is None
+        assert emulator.list(DEPLOYMENTS, NS, "app.kubernetes.io/instance=desk") == []
 
         pod = cluster.start_pod("first")
         cluster.finish_pod("first", pod, message=train_result())
