@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.integration.operator.conftest import (
+    CONFIGMAPS,
     DEPLOYMENTS,
     FTJ,
     JOBS,
@@ -348,7 +349,10 @@ def test_a_clean_window_reverifies_through_the_service_then_drops_the_previous(
 def test_children_of_another_owner_are_never_touched(
     emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout
 ) -> None:
-    foreign_owner = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "other", "uid": "0000-foreign"}]
+    other = emulator.create(CONFIGMAPS, {"metadata": {"name": "other", "namespace": NS}})
+    foreign_owner = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "other", "uid": other["metadata"]["uid"]}
+    ]
     with operator.running():
         r1 = rollout.trained("pine")
         job_name = verify_job_name(NAME, r1, "verify")
