@@ -190,18 +190,6 @@ def train_result(perplexity: float = 8.5, task_accuracy: float = 0.8) -> str:
     ).to_termination_message()
 
 
-def live_result(perplexity: float = 8.6, task_accuracy: float = 0.8) -> str:
-    """What `tradetune evaluate --endpoint` writes to the termination message."""
-    return TrainResult(
-        outcome="Succeeded",
-        reason="Evaluated",
-        message="16 items",
-        metrics=EvalMetrics(
-            perplexity=perplexity, pine_syntax_score=0.9, pine_parse_rate=0.85, task_accuracy=task_accuracy
-        ),
-    ).to_termination_message()
-
-
 # -- the controllers the test plays --------------------------------------------------------
 
 
@@ -385,74 +373,6 @@ class Cluster:
             },
             status=True,
         )
-
-    def finish_verification(self, job_name: str, message: str) -> None:
-        """The Job controller runs the verification pod; the kubelet records its termination message."""
-        job = wait_for(f"Job {job_name}", lambda: self.emu.get(JOBS, NS, job_name))
-        template = job["spec"]["template"]
-        pod_name = f"{job_name}-{secrets.token_hex(3)[:5]}"
-        self.emu.create(
-            PODS,
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "name": pod_name,
-                    "namespace": NS,
-                    "labels": {**template["metadata"]["labels"], "batch.kubernetes.io/job-name": job_name},
-                    "ownerReferences": [
-                        {
-                            "apiVersion": "batch/v1",
-                            "kind": "Job",
-                            "name": job_name,
-                            "uid": job["metadata"]["uid"],
-                            "controller": True,
-                        }
-                    ],
-                },
-                "spec": template["spec"],
-            },
-        )
-        terminated = {"exitCode": 0, "reason": "Completed", "message": message}
-        self.emu.patch(
-            PODS,
-            NS,
-            pod_name,
-            {
-                "status": {
-                    "phase": "Succeeded",
-                    "containerStatuses": [
-                        {"name": "trainer", "ready": False, "state": {"terminated": terminated}}
-                    ],
-                }
-            },
-            status=True,
-        )
-        self.emu.patch(
-            JOBS,
-            NS,
-            job_name,
-            {
-                "status": {
-                    "succeeded": 1,
-                    "conditions": [{"type": "Complete", "status": "True", "reason": "CompletionsReached"}],
-                }
-            },
-            status=True,
-        )
-
-    def verified(self, mserve: str, revision: str, message: str | None = None) -> None:
-        """A ModelServe's revision becomes available and its live verification passes."""
-        from tradetune.operator.builders.verify import revision_deployment_name
-        from tradetune.operator.rollout import verify_job_name
-
-        self.deployment_available(revision_deployment_name(mserve, revision))
-        self.finish_verification(verify_job_name(mserve, revision, "verify"), message or live_result())
-
-    def revision(self, ftj: str) -> str:
-        """The model revision a FineTuneJob's artifacts are served as (uid/generation)."""
-        meta = (self.emu.get(FTJ, NS, ftj) or {})["metadata"]
-        return f"{meta['uid']}/{meta['generation']}"
 
     def events(self, name: str) -> list[tuple[str, str, str]]:
         return [

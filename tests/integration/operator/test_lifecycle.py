@@ -15,10 +15,10 @@ from tests.integration.operator.conftest import (
     Cluster,
     OperatorHarness,
     finetunejob,
-    live_result,
     train_result,
     wait_for,
 )
+from tests.integration.operator.rollout_roles import live_result, model_revision, verified
 from tests.integration.operator.running_emulator import RunningEmulator
 from tradetune.operator.builders.verify import revision_deployment_name
 
@@ -90,7 +90,7 @@ def test_create_train_gate_promote_serve(
         )
 
         # ModelServe → the revision's Deployment running `tradetune serve` on the merged model.
-        revision = cluster.revision("pine")
+        revision = model_revision(emulator, "pine")
         name = revision_deployment_name("pine-llm", revision)
         deployment = wait_for("Deployment", lambda: emulator.get(DEPLOYMENTS, NS, name))
         server = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -107,7 +107,7 @@ def test_create_train_gate_promote_serve(
         assert ms_status["endpoint"] == "http://pine-llm-vllm.tt.svc:8000/v1"
 
         # Available, then verified live (docs/serving.md) → the Service selects it → Ready.
-        cluster.verified("pine-llm", revision)
+        verified(cluster, "pine-llm", revision)
         assert wait_for("Service", lambda: emulator.get(SERVICES, NS, "pine-llm-vllm"))
 
         def ready() -> dict[str, object] | None:
@@ -165,8 +165,8 @@ def test_model_serve_waits_rolls_and_keeps_serving(
         pod = cluster.start_pod("first")
         cluster.finish_pod("first", pod, message=train_result())
         cluster.wait_phase("first", "Succeeded")
-        first = cluster.revision("first")
-        cluster.verified("desk", first)
+        first = model_revision(emulator, "first")
+        verified(cluster, "desk", first)
         wait_for("Ready", lambda: _ms_conditions(emulator, "desk")["Ready"]["status"] == "True")
 
         # A better job promotes itself into the same ModelServe: its revision gets a Deployment
@@ -175,7 +175,7 @@ def test_model_serve_waits_rolls_and_keeps_serving(
         pod = cluster.start_pod("second")
         cluster.finish_pod("second", pod, message=train_result(perplexity=6.0))
         cluster.wait_phase("second", "Succeeded")
-        second = cluster.revision("second")
+        second = model_revision(emulator, "second")
         deployment = wait_for(
             "the second revision's Deployment",
             lambda: emulator.get(DEPLOYMENTS, NS, revision_deployment_name("desk", second)),
@@ -189,7 +189,7 @@ def test_model_serve_waits_rolls_and_keeps_serving(
         )
         assert progressing["reason"] == "Verifying"
         assert _ms_conditions(emulator, "desk")["Ready"]["status"] == "True"  # the first still answers
-        cluster.verified("desk", second, live_result(perplexity=6.1))
+        verified(cluster, "desk", second, live_result(perplexity=6.1))
         wait_for(
             "the second serves",
             lambda: (

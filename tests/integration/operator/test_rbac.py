@@ -25,14 +25,13 @@ from tests.integration.operator.conftest import (
     Cluster,
     OperatorHarness,
     finetunejob,
-    live_result,
     modelserve,
     train_result,
     wait_for,
 )
 from tests.integration.operator.emulator import TEST_CLIENT_HEADER, TradeTuneEmulator
+from tests.integration.operator.rollout_roles import NAME, Rollout, live_result, model_revision, verified
 from tests.integration.operator.running_emulator import RunningEmulator
-from tests.integration.operator.test_rollout import NAME, Rollout
 from tradetune.api import ProgressRecord
 from tradetune.operator.builders.verify import revision_deployment_name
 from tradetune.operator.rollout import verify_job_name
@@ -101,8 +100,8 @@ def test_the_documented_rbac_is_what_the_operator_uses(
         wait_for("progress", lambda: cluster.status("rb1").get("progress", {}).get("stage") == "loading")
         cluster.finish_pod("rb1", pod, message=train_result())
         cluster.wait_phase("rb1", "Succeeded")
-        revision = cluster.revision("rb1")
-        cluster.verified("rb-llm", revision)  # the revision's Deployment, verified live, then the Service
+        revision = model_revision(emulator, "rb1")
+        verified(cluster, "rb-llm", revision)  # the revision's Deployment, verified live, then the Service
         wait_for("the Service", lambda: emulator.get(SERVICES, NS, "rb-llm-vllm"))
 
         # A second job promotes into the same ModelServe: patch, then a rollout.
@@ -127,8 +126,8 @@ def test_the_documented_rbac_is_what_the_operator_uses(
             ),
         )
 
-        second = cluster.revision("rb2")
-        cluster.verified("rb-llm", second, live_result(perplexity=7.0))
+        second = model_revision(emulator, "rb2")
+        verified(cluster, "rb-llm", second, live_result(perplexity=7.0))
         wait_for(
             "rb2 serves",
             lambda: (
