@@ -283,3 +283,31 @@ def test_recreate_stops_the_served_model_and_redeploys_it_when_the_candidate_fai
         )
         assert status["servedModel"]["revision"] == r1 and status["candidate"]["phase"] == "Failed"
         assert rollout.condition("Verified")["reason"] == "VerificationFailed"
+
+
+def test_a_failed_reverification_at_the_window_end_moves_traffic_back(
+    emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
+) -> None:
+    with operator.running():
+        r1 = rollout.trained("pine")
+        emulator.create(MSERVE, serve("pine", watchSeconds=1))
+        rollout.verified_first(r1)
+        r2 = rollout.trained("pine2")
+        switch_to(emulator, "pine2")
+        rollout.available(r2)
+        rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result())
+        rollout.selects(r2)
+        # Through the main Service, at the end of the window, the answers have gone bad.
+        rollout.finish_job(verify_job_name(NAME, r2, "reverify"), live_result(task_accuracy=0.2))
+        rollout.selects(r1)
+        status = wait_for(
+            "rolled back", lambda: (s := rollout.status())["rollout"]["phase"] == "Stable" and s
+        )
+        ready = rollout.condition("Ready")
+        assert (ready["status"], ready["reason"]) == ("True", "RolledBack")
+        assert "re-verification failed" in ready["message"]
+        verdicts = {v["metric"]: v["passed"] for v in status["candidate"]["verdicts"]}
+        assert verdicts["taskAccuracy"] is False
+        assert status["servedModel"]["revision"] == r1 and status["rollout"]["rollbacks"] == 1
+        cluster.wait_events(NAME, ("Warning", "RolledBack"))
+        operator.wait_metrics('tradetune_modelserve_rollbacks_total{name="desk",namespace="tt"} 1.0')
