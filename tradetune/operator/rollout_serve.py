@@ -119,7 +119,7 @@ def _ensure(have: dict[str, Any] | None, want: dict[str, Any]) -> Op | None:
 def _pin_legacy_service(children: RolloutChildren) -> Op | None:
     """Keep a single-Deployment Service off the revision pods while the first candidate runs.
 
-    A ModelServe given `spec.rollout` later already has `<name>-vllm`, whose selector matches
+    A ModelServe served by an earlier operator already has `<name>-vllm`, whose selector matches
     every server pod, a candidate's too. Until the first switch it is pinned to the pods the
     single Deployment runs now (their `pod-template-hash`), so no request reaches an unverified
     model.
