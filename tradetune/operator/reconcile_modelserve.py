@@ -7,6 +7,10 @@ Deployment is left serving what it serves and the ModelServe reports Degraded or
 Server pods that cannot run (crash loop, OOM kill, missing Secret) make it Degraded at once,
 with the container's last message (see server_pods.py), instead of "rolling out" for an hour.
 A NetworkPolicy per ModelServe admits only the clients its spec names.
+
+The operator routes here only ModelServes that serve a plain path; a FineTuneJob's model is
+rolled out revision by revision and verified live (rollout_serve.py). The FineTuneJob branch
+below remains the reference for how a job's model resolves and reads in status.
 """
 
 from __future__ import annotations
