@@ -170,12 +170,13 @@ class ModelServeSpec(SpecModel):
     volume: VolumeRef | None = Field(
         None, description="Volume the model artifacts live on (mounted read-only)."
     )
-    rollout: RolloutSpec = Field(
-        default_factory=RolloutSpec,
+    rollout: RolloutSpec | None = Field(
+        None,
         description=(
-            "How a new model revision takes traffic: live verification, watch window, rollback. "
-            "Preview: `tradetune run` verifies live today; the operator accepts and records these "
-            "settings but does not drive the rollout yet (docs/serving.md)."
+            "How a new model revision takes traffic: live verification, watch window, rollback. For a "
+            "model from a FineTuneJob the operator runs each revision in its own Deployment, verifies it "
+            "live with a Job and moves the Service only on a pass (unset: the defaults; docs/serving.md). "
+            "A plain `path` has no revisions: its one Deployment is rolled in place."
         ),
     )
 

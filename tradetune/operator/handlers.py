@@ -29,7 +29,8 @@ from tradetune.operator.settings import load_settings
 # Added by releases that had delete handlers; kopf removes it from such objects on sight.
 FINALIZER = "tradetune.dev/finalizer"
 MANAGED = {builders.MANAGED_BY_LABEL: builders.MANAGED_BY}
-CHILD_SELECTOR = f"{builders.FTJ_LABEL},{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
+# Trainer Jobs (FineTuneJob) and verification Jobs (ModelServe rollouts): every Job we manage.
+JOB_SELECTOR = f"{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
 POD_SELECTOR = f"{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"  # trainer and server pods
 SERVER_SELECTOR = f"{builders.COMPONENT_LABEL}=server,{builders.MANAGED_BY_LABEL}={builders.MANAGED_BY}"
 
@@ -55,7 +56,7 @@ def configure(settings: kopf.OperatorSettings, ours: Any) -> None:
     settings.watching.client_timeout = ours.watch_client_timeout
     settings.watching.connect_timeout = 30
     settings.watching.label_selectors["v1", "pods"] = POD_SELECTOR
-    settings.watching.label_selectors["batch/v1", "jobs"] = CHILD_SELECTOR
+    settings.watching.label_selectors["batch/v1", "jobs"] = JOB_SELECTOR
     settings.watching.label_selectors["apps/v1", "deployments"] = SERVER_SELECTOR
     settings.networking.request_timeout = 60
     settings.networking.connect_timeout = 30
@@ -231,6 +232,15 @@ async def server_pod_event(namespace: str | None, labels: Any, memo: Any, **_: A
 
 @kopf.on.event("apps", "v1", "deployments", labels={builders.COMPONENT_LABEL: "server", **MANAGED})
 async def server_event(namespace: str | None, labels: Any, memo: Any, **_: Any) -> None:
+    runtime = getattr(memo, "tradetune", None)
+    instance = labels.get(builders.INSTANCE_LABEL)
+    if isinstance(runtime, Runtime) and instance:
+        runtime.mserve.trigger(str(namespace), instance)
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={builders.COMPONENT_LABEL: "verifier", **MANAGED})
+async def verify_job_event(namespace: str | None, labels: Any, memo: Any, **_: Any) -> None:
+    """A verification Job moved: its ModelServe's rollout may take the next step."""
     runtime = getattr(memo, "tradetune", None)
     instance = labels.get(builders.INSTANCE_LABEL)
     if isinstance(runtime, Runtime) and instance:

@@ -11,10 +11,22 @@ from tradetune.operator import ownership
 
 
 def status_patch(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """A merge patch that turns `old` into `new` at the top level (removed keys become null)."""
-    patch: dict[str, Any] = {key: None for key in (old or {}) if key not in new}
-    patch.update(new)
-    return {"status": patch}
+    """A merge patch that turns `old` into `new` (removed keys become null, nested ones too).
+
+    A merge patch merges nested objects key by key, so a key that disappears inside one
+    (`status.rollout.previousRevision` after the window) must be sent as null, or it stays.
+    """
+    return {"status": _merge_patch(old or {}, new)}
+
+
+def _merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        patch[key] = (
+            _merge_patch(before, value) if isinstance(before, dict) and isinstance(value, dict) else value
+        )
+    return patch
 
 
 def still_moving(body: dict[str, Any]) -> bool:

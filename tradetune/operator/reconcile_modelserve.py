@@ -7,6 +7,10 @@ Deployment is left serving what it serves and the ModelServe reports Degraded or
 Server pods that cannot run (crash loop, OOM kill, missing Secret) make it Degraded at once,
 with the container's last message (see server_pods.py), instead of "rolling out" for an hour.
 A NetworkPolicy per ModelServe admits only the clients its spec names.
+
+The operator routes here only ModelServes that serve a plain path; a FineTuneJob's model is
+rolled out revision by revision and verified live (rollout_serve.py). The FineTuneJob branch
+below remains the reference for how a job's model resolves and reads in status.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ class ServeDecision:
     degraded: bool = False
 
 
-def _source_job(body: dict[str, Any] | None) -> FineTuneJob | None:
+def source_job(body: dict[str, Any] | None) -> FineTuneJob | None:
     """The referenced FineTuneJob with its status; one being deleted or invalid counts as absent."""
     if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
         return None
@@ -72,14 +76,14 @@ def _source_job(body: dict[str, Any] | None) -> FineTuneJob | None:
     return ftj.model_copy(update={"status": status})
 
 
-def _old(body: dict[str, Any]) -> ModelServeStatus:
+def old_status(body: dict[str, Any]) -> ModelServeStatus:
     try:
         return ModelServeStatus.model_validate(body.get("status") or {})
     except ValidationError:
         return ModelServeStatus()
 
 
-def _changed(observed: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
+def changed(observed: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
     if observed is None:
         return True
     want = desired["metadata"]["annotations"][builders.SPEC_HASH_ANNOTATION]
@@ -87,7 +91,7 @@ def _changed(observed: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
     return bool(want != have)
 
 
-def _deployment_state(deployment: dict[str, Any], desired: int) -> tuple[str, str, str]:
+def deployment_state(deployment: dict[str, Any], desired: int) -> tuple[str, str, str]:
     """(state, reason, message) with state one of ready / progressing / degraded."""
     meta = deployment.get("metadata") or {}
     status = deployment.get("status") or {}
@@ -159,7 +163,7 @@ def decide(
     if meta.get("deletionTimestamp"):
         return decision
     generation = meta.get("generation")
-    old = _old(body)
+    old = old_status(body)
     new = old.model_copy(deep=True)
     new.observed_generation = generation
 
@@ -176,7 +180,7 @@ def decide(
         new.message = short(exc.message)
         new.state = "Failed"
         decision.degraded = True
-        return _finish(old, new, decision)
+        return finish_status(old, new, decision)
 
     decision.desired_replicas = mserve.spec.replicas
     new.endpoint = builders.endpoint(mserve)
@@ -205,7 +209,7 @@ def decide(
         new.message = short(observed.refused.message)
         new.state = "Degraded"
         decision.degraded = True
-        return _finish(old, new, decision)
+        return finish_status(old, new, decision)
     if foreign is not None:
         kind, obj = foreign
         text = ownership.conflict_message(kind, str(obj["metadata"]["name"]), "ModelServe", name)
@@ -215,11 +219,11 @@ def decide(
         new.message = short(text)
         new.state = "Degraded"
         decision.degraded = True
-        return _finish(old, new, decision)
+        return finish_status(old, new, decision)
     unresolved: builders.UnresolvedModelError | None = None
     model: builders.ResolvedModel | None = None
     try:
-        model = builders.resolve_model(mserve, _source_job(observed.fine_tune_job))
+        model = builders.resolve_model(mserve, source_job(observed.fine_tune_job))
     except builders.UnresolvedModelError as exc:
         unresolved = exc
 
@@ -229,7 +233,7 @@ def decide(
         if deployment is None:
             decision.create.append(desired)
             rolling = True
-        elif _changed(deployment, desired):
+        elif changed(deployment, desired):
             decision.patch.append(desired)
             rolling = True
     for have, want in (
@@ -238,7 +242,7 @@ def decide(
     ):
         if have is None:
             decision.create.append(want)
-        elif _changed(have, want):
+        elif changed(have, want):
             decision.patch.append(want)
 
     if deployment is None and model is None and unresolved is not None:
@@ -252,7 +256,7 @@ def decide(
         new.ready_replicas = 0
         new.replicas = 0
         decision.degraded = not waiting
-        return _finish(old, new, decision)
+        return finish_status(old, new, decision)
 
     status = (deployment or {}).get("status") or {}
     new.replicas = int(status.get("replicas") or 0)
@@ -261,7 +265,7 @@ def decide(
     if rolling and model is not None:
         state, reason, message = "progressing", "RolloutStarted", f"rolling out {model.model}"
     elif deployment is not None:
-        state, reason, message = _deployment_state(deployment, mserve.spec.replicas)
+        state, reason, message = deployment_state(deployment, mserve.spec.replicas)
         failure = server_failure(observed.pods) if state != "ready" else None
         if failure is not None:
             state, (reason, message) = "degraded", failure
@@ -301,10 +305,10 @@ def decide(
     decision.degraded = unresolved is not None or state == "degraded"
     new.state = "Degraded" if decision.degraded else "Serving" if state == "ready" else "RollingOut"
     new.message = short(message)
-    return _finish(old, new, decision)
+    return finish_status(old, new, decision)
 
 
-def _finish(old: ModelServeStatus, new: ModelServeStatus, decision: ServeDecision) -> ServeDecision:
+def finish_status(old: ModelServeStatus, new: ModelServeStatus, decision: ServeDecision) -> ServeDecision:
     before = old.model_dump(by_alias=True, exclude_none=True, mode="json")
     after = new.model_dump(by_alias=True, exclude_none=True, mode="json")
     if before != after:

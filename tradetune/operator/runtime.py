@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tradetune.api import EvalMetrics
-from tradetune.operator import builders, kube, patches, peering, refusals
+from tradetune.operator import builders, kube, patches, peering, refusals, serve_runtime
 from tradetune.operator import progress_decision as pd
 from tradetune.operator import reconcile_finetunejob as rf
-from tradetune.operator import reconcile_modelserve as rm
 from tradetune.operator.metrics import OperatorMetrics
 from tradetune.operator.ownership import owned_by
 from tradetune.operator.posting import EventPoster
@@ -400,87 +399,12 @@ class Runtime:
         self.progress.forget(namespace, name)
         await self._wake_model_serves(namespace, name)
 
-    # -- ModelServe -----------------------------------------------------------------------
+    # -- ModelServe (I/O in serve_runtime.py) --------------------------------------------
 
     async def reconcile_modelserve(self, namespace: str, name: str) -> None:
-        api = self.api
-        body = await api.get(kube.MODELSERVES, namespace, name)
-        if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
-            return
-        child = builders.server_name(name)
-        deployment = await api.get(kube.DEPLOYMENTS, namespace, child)
-        service = await api.get(kube.SERVICES, namespace, child)
-        policy = await api.get(kube.NETWORKPOLICIES, namespace, child)
-        source = ((body.get("spec") or {}).get("model") or {}).get("fromFineTuneJob")
-        ftj = await api.get(kube.FINETUNEJOBS, namespace, source) if isinstance(source, str) else None
-        pods = (
-            await api.list(
-                kube.PODS, namespace, f"{builders.MSERVE_LABEL}={name},{builders.COMPONENT_LABEL}=server"
-            )
-            if deployment is not None
-            else []
-        )
-        observed = rm.ServeObserved(
-            deployment=deployment, service=service, fine_tune_job=ftj, network_policy=policy, pods=pods
-        )
-        decision = rm.decide(body, observed, self.settings, self.now())
-        for manifest in decision.create:
-            res = _SERVE_CHILDREN[manifest["kind"]]
-            try:
-                await api.create(res, namespace, manifest)
-            except kube.ApiError as exc:
-                if exc.status == 409:
-                    self.mserve.trigger(namespace, name, 1.0)  # decide again with it observed
-                    continue
-                refused = refusals.refusal(
-                    manifest["kind"], manifest["metadata"]["name"], exc.status, exc.message
-                )
-                if refused is None:
-                    raise
-                observed = dataclasses.replace(observed, refused=refused)
-                decision = rm.decide(body, observed, self.settings, self.now())
-                decision.create, decision.patch = [], []
-                break
-        for manifest in decision.patch:
-            res = _SERVE_CHILDREN[manifest["kind"]]
-            current = {"Deployment": deployment, "Service": service, "NetworkPolicy": policy}.get(
-                manifest["kind"]
-            )
-            patch = (
-                patches.child_patch(manifest)
-                if current is None
-                else patches.with_uid(patches.child_patch(manifest), current)
-            )
-            await api.patch(res, namespace, manifest["metadata"]["name"], patch)
-        if decision.status is not None:
-            patched = await api.patch(
-                kube.MODELSERVES,
-                namespace,
-                name,
-                patches.status_patch(body.get("status"), decision.status),
-                subresource="status",
-            )
-            if patched is None:
-                return
-            body = patched
-        self.events.post(body, decision.events)
-        self.metrics.observe_modelserve(
-            namespace,
-            name,
-            ready=decision.ready_replicas,
-            desired=decision.desired_replicas,
-            degraded=decision.degraded,
-        )
+        await serve_runtime.reconcile_modelserve(self, namespace, name)
 
     async def modelserve_gone(self, namespace: str, name: str) -> None:
         """The ModelServe is gone: drop its series; its children go by ownerReference."""
         self.metrics.forget_modelserve(namespace, name)
         self.mserve.forget(namespace, name)
-
-
-# The kinds a ModelServe owns, by manifest kind.
-_SERVE_CHILDREN = {
-    "Deployment": kube.DEPLOYMENTS,
-    "Service": kube.SERVICES,
-    "NetworkPolicy": kube.NETWORKPOLICIES,
-}

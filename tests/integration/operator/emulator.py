@@ -16,7 +16,8 @@ patch and delete, but kopf needs more than that to behave as it does against a r
 - a no-op patch changes nothing (no new resourceVersion, no watch event);
 - `pods/{name}/log` serves the container log the test (playing the kubelet) wrote, with
   `container`, `tailLines` and `sinceSeconds` honoured (pod_logs.py);
-- deleting an object deletes the objects whose ownerReferences name it (the garbage collector);
+- deleting an object deletes the objects whose ownerReferences name it, and an object created
+  with owners that are all gone is deleted at once (the garbage collector);
 - admission (admission.py): uid preconditions (409) and pod templates a real API server
   refuses (422 Invalid).
 - authentication when `tokens` is set: a known bearer token or a client certificate signed
@@ -305,7 +306,17 @@ class TradeTuneEmulator(kmock.KubernetesEmulator):
         else:
             self.objects[key] = obj
         self._emit(request.resource, "ADDED", obj)
+        refs = [ref.get("uid") for ref in meta.get("ownerReferences") or [] if isinstance(ref, dict)]
+        if refs and not any(self._alive(uid) for uid in refs):
+            # Created for an owner that is gone already (a reconcile racing a delete): the
+            # garbage collector removes it, as it would on a real cluster a moment later.
+            self._remove(request.resource, self.objects[key])
         return obj
+
+    def _alive(self, uid: str | None) -> bool:
+        return any(
+            not obj.deleted and obj.raw.get("metadata", {}).get("uid") == uid for obj in self.objects.values()
+        )
 
     def _patch(self, request: rendering.Request) -> dict[str, Any]:
         assert request.resource is not None

@@ -18,7 +18,9 @@ from tests.integration.operator.conftest import (
     train_result,
     wait_for,
 )
+from tests.integration.operator.rollout_roles import live_result, model_revision, verified
 from tests.integration.operator.running_emulator import RunningEmulator
+from tradetune.operator.builders.verify import revision_deployment_name
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -87,8 +89,10 @@ def test_create_train_gate_promote_serve(
             in mserve["metadata"]["annotations"]["tradetune.dev/promoted-from"]
         )
 
-        # ModelServe → Deployment + Service running `tradetune serve` on the merged model.
-        deployment = wait_for("Deployment", lambda: emulator.get(DEPLOYMENTS, NS, "pine-llm-vllm"))
+        # ModelServe → the revision's Deployment running `tradetune serve` on the merged model.
+        revision = model_revision(emulator, "pine")
+        name = revision_deployment_name("pine-llm", revision)
+        deployment = wait_for("Deployment", lambda: emulator.get(DEPLOYMENTS, NS, name))
         server = deployment["spec"]["template"]["spec"]["containers"][0]
         assert server["args"][:3] == ["serve", "--model", "/output/merged"]
         assert "--served-model-name" in server["args"]
@@ -96,15 +100,15 @@ def test_create_train_gate_promote_serve(
         assert server["readinessProbe"]["httpGet"]["path"] == "/health"
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
         assert volumes["artifacts"]["persistentVolumeClaim"] == {"claimName": "artifacts", "readOnly": True}
-        assert emulator.get(SERVICES, NS, "pine-llm-vllm") is not None
         ms_status = wait_for(
             "ModelServe Progressing",
             lambda: (s := (emulator.get(MSERVE, NS, "pine-llm") or {}).get("status")) and s,
         )
         assert ms_status["endpoint"] == "http://pine-llm-vllm.tt.svc:8000/v1"
 
-        # The Deployment controller reports it available → ModelServe Ready.
-        cluster.deployment_available("pine-llm-vllm")
+        # Available, then verified live (docs/serving.md) → the Service selects it → Ready.
+        verified(cluster, "pine-llm", revision)
+        assert wait_for("Service", lambda: emulator.get(SERVICES, NS, "pine-llm-vllm"))
 
         def ready() -> dict[str, object] | None:
             status = (emulator.get(MSERVE, NS, "pine-llm") or {}).get("status") or {}
@@ -127,7 +131,7 @@ def test_create_train_gate_promote_serve(
             'tradetune_modelserve_ready_replicas{name="pine-llm",namespace="tt"} 1.0',
             "tradetune_training_duration_seconds_count",
         )
-        assert len(emulator.list(JOBS, NS)) == 1
+        wait_for("the verification Job gone", lambda: len(emulator.list(JOBS, NS)) == 1)
 
 
 def _ms_conditions(emulator: RunningEmulator, name: str) -> dict[str, dict[str, str]]:
@@ -156,36 +160,44 @@ def test_model_serve_waits_rolls_and_keeps_serving(
         emulator.create(FTJ, finetunejob("first"))
         waiting = wait_for("waiting", lambda: _ms_conditions(emulator, "desk").get("Ready"))
         assert waiting["reason"] == "FineTuneJobNotSucceeded"
-        assert emulator.get(DEPLOYMENTS, NS, "desk-vllm") is None
+        assert emulator.list(DEPLOYMENTS, NS, "app.kubernetes.io/instance=desk") == []
 
         pod = cluster.start_pod("first")
         cluster.finish_pod("first", pod, message=train_result())
         cluster.wait_phase("first", "Succeeded")
-        cluster.deployment_available("desk-vllm")
+        first = model_revision(emulator, "first")
+        verified(cluster, "desk", first)
         wait_for("Ready", lambda: _ms_conditions(emulator, "desk")["Ready"]["status"] == "True")
 
-        # A better job promotes itself into the same ModelServe: a rolling update, Ready only once done.
+        # A better job promotes itself into the same ModelServe: its revision gets a Deployment
+        # of its own while the first keeps answering, and takes the traffic once verified live.
         emulator.create(FTJ, finetunejob("second", promote={"modelServe": "desk"}))
         pod = cluster.start_pod("second")
         cluster.finish_pod("second", pod, message=train_result(perplexity=6.0))
         cluster.wait_phase("second", "Succeeded")
-
-        def rolled() -> dict[str, object] | None:
-            d = emulator.get(DEPLOYMENTS, NS, "desk-vllm") or {}
-            mounts = d["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
-            return d if any(m.get("subPath") == "runs/second" for m in mounts) else None
-
-        deployment = wait_for("the Deployment patched", rolled)
-        assert deployment["metadata"]["generation"] == 2
-        ready = wait_for(
-            "rollout in progress",
-            lambda: (c := _ms_conditions(emulator, "desk")["Ready"])["status"] == "False" and c,
+        second = model_revision(emulator, "second")
+        deployment = wait_for(
+            "the second revision's Deployment",
+            lambda: emulator.get(DEPLOYMENTS, NS, revision_deployment_name("desk", second)),
         )
-        assert ready["reason"] in ("RolloutStarted", "RolloutInProgress")
-        cluster.deployment_available("desk-vllm")
+        mounts = deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+        assert any(m.get("subPath") == "runs/second" for m in mounts)
+        assert deployment["spec"]["replicas"] == 2
+        progressing = wait_for(
+            "verifying",
+            lambda: (c := _ms_conditions(emulator, "desk")["Progressing"])["status"] == "True" and c,
+        )
+        assert progressing["reason"] == "Verifying"
+        assert _ms_conditions(emulator, "desk")["Ready"]["status"] == "True"  # the first still answers
+        verified(cluster, "desk", second, live_result(perplexity=6.1))
+        wait_for(
+            "the second serves",
+            lambda: (
+                (emulator.get(MSERVE, NS, "desk") or {})["status"]["servedModel"]["fineTuneJob"] == "second"
+            ),
+        )
         wait_for("Ready again", lambda: _ms_conditions(emulator, "desk")["Ready"]["status"] == "True")
         status = (emulator.get(MSERVE, NS, "desk") or {})["status"]
-        assert status["servedModel"]["fineTuneJob"] == "second"
         assert status["readyReplicas"] == 2
 
         # The job disappears: the running model stays, the ModelServe says why it is Degraded.
@@ -194,4 +206,4 @@ def test_model_serve_waits_rolls_and_keeps_serving(
             "Degraded", lambda: (c := _ms_conditions(emulator, "desk")["Degraded"])["status"] == "True" and c
         )
         assert degraded["reason"] == "FineTuneJobNotFound"
-        assert emulator.get(DEPLOYMENTS, NS, "desk-vllm") is not None
+        assert emulator.get(DEPLOYMENTS, NS, revision_deployment_name("desk", second)) is not None

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.integration.operator.conftest import (
+    DEPLOYMENTS,
     FTJ,
     MSERVE,
     NETWORKPOLICIES,
@@ -24,12 +25,16 @@ from tests.integration.operator.conftest import (
     Cluster,
     OperatorHarness,
     finetunejob,
+    modelserve,
     train_result,
     wait_for,
 )
 from tests.integration.operator.emulator import TEST_CLIENT_HEADER, TradeTuneEmulator
+from tests.integration.operator.rollout_roles import NAME, Rollout, live_result, model_revision, verified
 from tests.integration.operator.running_emulator import RunningEmulator
 from tradetune.api import ProgressRecord
+from tradetune.operator.builders.verify import revision_deployment_name
+from tradetune.operator.rollout import verify_job_name
 
 pytestmark = pytest.mark.timeout(120)
 DOC = Path(__file__).resolve().parents[3] / "docs" / "operator.md"
@@ -95,7 +100,9 @@ def test_the_documented_rbac_is_what_the_operator_uses(
         wait_for("progress", lambda: cluster.status("rb1").get("progress", {}).get("stage") == "loading")
         cluster.finish_pod("rb1", pod, message=train_result())
         cluster.wait_phase("rb1", "Succeeded")
-        cluster.deployment_available("rb-llm-vllm")
+        revision = model_revision(emulator, "rb1")
+        verified(cluster, "rb-llm", revision)  # the revision's Deployment, verified live, then the Service
+        wait_for("the Service", lambda: emulator.get(SERVICES, NS, "rb-llm-vllm"))
 
         # A second job promotes into the same ModelServe: patch, then a rollout.
         # (The ModelServe opts in to promotions from it: docs/api.md, "Promotion".)
@@ -119,12 +126,32 @@ def test_the_documented_rbac_is_what_the_operator_uses(
             ),
         )
 
+        second = model_revision(emulator, "rb2")
+        verified(cluster, "rb-llm", second, live_result(perplexity=7.0))
+        wait_for(
+            "rb2 serves",
+            lambda: (
+                (emulator.get(MSERVE, NS, "rb-llm") or {})["status"]["servedModel"]["fineTuneJob"] == "rb2"
+            ),
+        )
+        # A spec change patches the served revision's Deployment.
+        emulator.patch(MSERVE, NS, "rb-llm", {"spec": {"replicas": 2}})
+        wait_for(
+            "scaled",
+            lambda: (
+                (emulator.get(DEPLOYMENTS, NS, revision_deployment_name("rb-llm", second)) or {})["spec"][
+                    "replicas"
+                ]
+                == 2
+            ),
+        )
+
         # Someone edits the Service and the NetworkPolicy: the next reconcile puts them back.
         for kind in (SERVICES, NETWORKPOLICIES):
             emulator.patch(
                 kind, NS, "rb-llm-vllm", {"metadata": {"annotations": {"tradetune.dev/spec-hash": "x"}}}
             )
-        cluster.deployment_available("rb-llm-vllm")
+        cluster.deployment_available(revision_deployment_name("rb-llm", second))
         for kind in (SERVICES, NETWORKPOLICIES):
             wait_for(
                 f"{kind} repaired",
@@ -135,6 +162,17 @@ def test_the_documented_rbac_is_what_the_operator_uses(
                     != "x"
                 ),
             )
+
+        # A rollout whose candidate fails its live verification: the candidate's Deployment,
+        # Service and verification Job are deleted (rollouts: docs/serving.md).
+        rollout = Rollout(emulator, cluster)
+        emulator.create(MSERVE, modelserve(NAME, model={"fromFineTuneJob": "rb1"}, auth="none", rollout={}))
+        rollout.available(revision)
+        rollout.finish_job(verify_job_name(NAME, revision, "verify"), live_result(perplexity=50.0))
+        wait_for(
+            "the candidate removed",
+            lambda: emulator.list(DEPLOYMENTS, NS, f"app.kubernetes.io/instance={NAME}") == [],
+        )
 
         emulator.delete(FTJ, NS, "rb1")
         emulator.delete(MSERVE, NS, "rb-llm")

@@ -64,7 +64,7 @@ def test_a_deleted_model_serve_is_not_created_again(
         emulator.patch(FTJ, NS, "keep", {"metadata": {"labels": {"team": "desk"}}})
         wait_for("the label change handled", lambda: _handled(emulator, "keep", "team"))
         assert emulator.get(MSERVE, NS, "keep-llm") is None
-        assert emulator.get(DEPLOYMENTS, NS, "keep-llm-vllm") is None
+        assert emulator.list(DEPLOYMENTS, NS, "app.kubernetes.io/instance=keep-llm") == []
         assert cluster.status("keep")["phase"] == "Succeeded"
 
         # A change of spec.promote asks for it again.

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tradetune.api import ModelServe
+from tradetune.api._rollout import RolloutSpec
 from tradetune.operator.builders.common import (
     COMPONENT_LABEL,
     INSTANCE_LABEL,
@@ -31,8 +32,14 @@ from tradetune.operator.builders.common import (
     scratch_volumes,
     server_name,
 )
-from tradetune.operator.builders.server import ResolvedModel, mserve_identity, served_model_name
-from tradetune.operator.rollout import Stage, revision_slug, verify_job_name
+from tradetune.operator.builders.server import (
+    ResolvedModel,
+    deployment,
+    mserve_identity,
+    served_model_name,
+    service,
+)
+from tradetune.operator.rollout_types import Stage, revision_slug, verify_job_name
 from tradetune.operator.settings import OperatorSettings
 
 REVISION_LABEL = "tradetune.dev/revision"
@@ -91,7 +98,7 @@ def verification_job(  # noqa: PLR0917
 ) -> dict[str, Any]:
     """The batch/v1 Job evaluating `url` live; its TrainResult comes back in the termination message."""
     name, namespace, uid = mserve_identity(mserve)
-    rollout = mserve.spec.rollout
+    rollout = mserve.spec.rollout or RolloutSpec()
     env: list[dict[str, Any]] = [
         {"name": "HOME", "value": "/tmp"},
         {"name": "TRADETUNE_RESULT_PATH", "value": "/dev/termination-log"},
@@ -161,3 +168,37 @@ def verification_job(  # noqa: PLR0917
             },
         },
     }
+
+
+MODEL_REVISION_ANNOTATION = "tradetune.dev/model-revision"
+
+
+def revision_deployment(
+    mserve: ModelServe, model: ResolvedModel, revision: str, replicas: int, settings: OperatorSettings
+) -> dict[str, Any]:
+    """The server Deployment of one revision: the single-Deployment manifest, named and labelled
+    by revision so that two revisions can run side by side and a Service can pick one."""
+    name = str(mserve.metadata.name)
+    manifest = deployment(mserve, model, settings)
+    slug = revision_slug(revision)
+    meta = manifest["metadata"]
+    meta["name"] = revision_deployment_name(name, revision)
+    meta["labels"] = {**meta["labels"], REVISION_LABEL: slug}
+    meta.setdefault("annotations", {})[MODEL_REVISION_ANNOTATION] = revision
+    spec = manifest["spec"]
+    spec["replicas"] = replicas
+    spec["selector"]["matchLabels"] = revision_selector(name, revision)
+    spec["template"]["metadata"]["labels"] = {**spec["template"]["metadata"]["labels"], REVISION_LABEL: slug}
+    return manifest
+
+
+def main_service(mserve: ModelServe, revision: str) -> dict[str, Any]:
+    """The ModelServe's Service (the endpoint users call), selecting one revision's pods only."""
+    manifest = service(mserve)
+    manifest["spec"]["selector"] = revision_selector(str(mserve.metadata.name), revision)
+    return manifest
+
+
+def candidate_url(mserve_name: str, namespace: str) -> str:
+    """The candidate Service's base URL, as the verification Job calls it."""
+    return f"http://{candidate_service_name(mserve_name)}.{namespace}.svc:{SERVER_PORT}/v1"
