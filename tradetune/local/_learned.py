@@ -25,6 +25,7 @@ from typing import Any
 from tradetune.api import EvalMetrics
 from tradetune.datagen.answers import answers_match, extract_answer
 from tradetune.evaluation.accuracy import is_computed
+from tradetune.evaluation.pine import PINE_TASKS, check_code, extract_code
 
 Record = Mapping[str, Any]
 _YES_NO = frozenset({"yes", "no"})
@@ -151,8 +152,28 @@ class Verdict:
         return f"{'correct' if self.correct else 'wrong'} ({got}; reference: {self.expected})"
 
 
-def grade(answer: str, record: Record) -> Verdict | None:
-    """The task-accuracy grader on one answer (the evaluation's own rule); None for ungraded items."""
+@dataclass(frozen=True)
+class ProgramVerdict:
+    """The v5 check's view of a PineScript answer: a whole valid program, or its first errors."""
+
+    errors: tuple[str, ...]
+
+    @property
+    def correct(self) -> bool:
+        return not self.errors
+
+    def text(self) -> str:
+        if self.correct:
+            return "valid (a whole Pine v5 program: it parses, declares itself and passes the v5 check)"
+        more = f" (+{len(self.errors) - 2} more)" if len(self.errors) > 2 else ""
+        return "not valid: line " + "; line ".join(self.errors[:2]) + more
+
+
+def grade(answer: str, record: Record) -> Verdict | ProgramVerdict | None:
+    """The evaluation's own judge on one answer: the task-accuracy grader for a computed item,
+    the Pine v5 check for a PineScript-writing one; None for items neither grades."""
+    if record.get("task") in PINE_TASKS:
+        return ProgramVerdict(errors=tuple(str(f) for f in check_code(extract_code(answer)).errors))
     if not is_computed(record):
         return None
     expected = record["meta"]["answer"]

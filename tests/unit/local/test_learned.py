@@ -71,3 +71,14 @@ def test_an_item_with_several_right_labels_counts_each_for_chance_and_commonest(
     (score,) = family_scores(items, EvalMetrics(task_accuracy_by_task={"candle_reading": 0.5}), None)
     assert score.chance == (2 + 1 + 1 + 2) / 3
     assert score.commonest == 3  # "inside bar" is right on three of the four items
+
+
+def test_a_pine_answer_is_graded_by_the_v5_check() -> None:
+    item = {"task": "pine_indicator", "instruction": "Write an RSI indicator", "response": "..."}
+    good = grade('//@version=5\nindicator("RSI")\nplot(ta.rsi(close, 14))\n', item)
+    assert good is not None and good.correct and good.text().startswith("valid")
+    fragment = grade("plot(close, 10)\n", item)  # parses, but is no program
+    assert fragment is not None and not fragment.correct
+    assert "PINE-E403" in fragment.text()
+    typo = grade('//@version=5\nindicator("RSI")\nplot(ta.rsii(close, 14))\n', item)
+    assert typo is not None and not typo.correct and "PINE-E101" in typo.text()
