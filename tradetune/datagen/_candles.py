@@ -23,7 +23,27 @@ from collections.abc import Callable, Sequence
 
 from tradetune.datagen._market import Bar, Instrument, ohlcv
 
-__all__ = ["LABELS", "NEEDS_TREND", "SPAN", "Check", "build_bars", "classify", "describe_bar", "evaluate"]
+__all__ = [
+    "LABELS",
+    "NEEDS_TREND",
+    "SPAN",
+    "Check",
+    "body_inside",
+    "build_bars",
+    "classify",
+    "describe_bar",
+    "doji_body",
+    "engulfs",
+    "evaluate",
+    "long_body",
+    "long_lower_shadow",
+    "long_upper_shadow",
+    "prior_trend",
+    "range_inside",
+    "small_lower_shadow",
+    "small_star",
+    "small_upper_shadow",
+]
 
 LABELS = (
     "morning star",
@@ -89,8 +109,60 @@ def _lower(b: Bar) -> float:
     return min(b.open, b.close) - b.low
 
 
-def _long_body(b: Bar) -> bool:
+# The measurements every rule is made of, named once: the patterns' rules below and
+# `candle_reading`'s facts (which state them in words) both read these.
+def long_body(b: Bar) -> bool:
+    """The body is at least half the range."""
     return _range(b) > 0 and _body(b) >= 0.5 * _range(b)
+
+
+def doji_body(b: Bar) -> bool:
+    """The body is at most a tenth of the range."""
+    return _range(b) > 0 and _body(b) <= 0.1 * _range(b)
+
+
+def long_lower_shadow(b: Bar) -> bool:
+    """The lower shadow is at least twice the body."""
+    return _range(b) > 0 and _lower(b) >= 2 * _body(b)
+
+
+def long_upper_shadow(b: Bar) -> bool:
+    """The upper shadow is at least twice the body."""
+    return _range(b) > 0 and _upper(b) >= 2 * _body(b)
+
+
+def small_upper_shadow(b: Bar) -> bool:
+    """The upper shadow is at most a quarter of the range."""
+    return _range(b) > 0 and _upper(b) <= 0.25 * _range(b)
+
+
+def small_lower_shadow(b: Bar) -> bool:
+    """The lower shadow is at most a quarter of the range."""
+    return _range(b) > 0 and _lower(b) <= 0.25 * _range(b)
+
+
+def small_star(a: Bar, b: Bar) -> bool:
+    """A star's middle body: at most half the first body."""
+    return _body(b) <= 0.5 * _body(a)
+
+
+def engulfs(b: Bar, c: Bar) -> bool:
+    """c's body covers b's body and is larger."""
+    return (
+        min(c.open, c.close) <= min(b.open, b.close)
+        and max(c.open, c.close) >= max(b.open, b.close)
+        and _body(c) > _body(b)
+    )
+
+
+def body_inside(b: Bar, c: Bar) -> bool:
+    """c's body lies strictly inside b's body."""
+    return min(b.open, b.close) < min(c.open, c.close) and max(c.open, c.close) < max(b.open, b.close)
+
+
+def range_inside(b: Bar, c: Bar) -> bool:
+    """c's range lies strictly inside b's range."""
+    return c.high < b.high and c.low > b.low
 
 
 def _g(x: float) -> str:
@@ -124,12 +196,12 @@ def _trend_text(bars: Sequence[Bar], span: int) -> str:
 
 def _star(bars: Sequence[Bar], bull: bool) -> tuple[bool, str]:
     a, b, c = bars[-3], bars[-2], bars[-1]
-    if not (_long_body(a) and ((a.close < a.open) if bull else (a.close > a.open))):
+    if not (long_body(a) and ((a.close < a.open) if bull else (a.close > a.open))):
         return (
             False,
             f"the first of the last three bars is not a long {'bearish' if bull else 'bullish'} candle",
         )
-    small = _body(b) <= 0.5 * _body(a)
+    small = small_star(a, b)
     beyond = max(b.open, b.close) <= a.close if bull else min(b.open, b.close) >= a.close
     if not (small and beyond):
         return False, "the middle bar is not a small body beyond the first body"
@@ -155,8 +227,7 @@ def _engulfing(bars: Sequence[Bar], bull: bool) -> tuple[bool, str]:
             False,
             f"the last two bars are not {'bearish then bullish' if bull else 'bullish then bearish'}",
         )
-    covers = (c.open <= b.close and c.close >= b.open) if bull else (c.open >= b.close and c.close <= b.open)
-    if not (covers and _body(c) > _body(b)):
+    if not engulfs(b, c):  # with the colours above, the last body covers the previous one
         return False, "the last body does not cover the previous body"
     return True, (
         f"the last body ({_g(c.open)} to {_g(c.close)}) covers the previous body "
@@ -166,17 +237,17 @@ def _engulfing(bars: Sequence[Bar], bull: bool) -> tuple[bool, str]:
 
 def _harami(bars: Sequence[Bar], bull: bool) -> tuple[bool, str]:
     b, c = bars[-2], bars[-1]
-    if not (_long_body(b) and ((b.close < b.open) if bull else (b.close > b.open))):
+    if not (long_body(b) and ((b.close < b.open) if bull else (b.close > b.open))):
         return False, f"the previous bar is not a long {'bearish' if bull else 'bullish'} candle"
     lo, hi = min(b.open, b.close), max(b.open, b.close)
-    if not (lo < min(c.open, c.close) and max(c.open, c.close) < hi):
+    if not body_inside(b, c):
         return False, "the last body is not inside the previous body"
     return True, f"the last body sits inside the previous long body ({_g(lo)} to {_g(hi)})"
 
 
 def _inside(bars: Sequence[Bar]) -> tuple[bool, str]:
     b, c = bars[-2], bars[-1]
-    if c.high < b.high and c.low > b.low:
+    if range_inside(b, c):
         return True, f"high {_g(c.high)} < {_g(b.high)} and low {_g(c.low)} > {_g(b.low)}"
     return False, "the last bar's range is not inside the previous bar's range"
 
@@ -184,14 +255,13 @@ def _inside(bars: Sequence[Bar]) -> tuple[bool, str]:
 def _doji(bars: Sequence[Bar]) -> tuple[bool, str]:
     c = bars[-1]
     r = _range(c)
-    ok = r > 0 and _body(c) <= 0.1 * r
+    ok = doji_body(c)
     return ok, f"body {_g(_body(c))} is {'at most' if ok else 'more than'} 10% of the range {_g(r)}"
 
 
 def _hammer_shape(bars: Sequence[Bar]) -> tuple[bool, str]:
     c = bars[-1]
-    r = _range(c)
-    if r > 0 and _lower(c) >= 2 * _body(c) and _upper(c) <= 0.25 * r:
+    if long_lower_shadow(c) and small_upper_shadow(c):
         return True, (
             f"lower shadow {_g(_lower(c))} ≥ 2 × body {_g(_body(c))} and upper shadow {_g(_upper(c))} ≤ "
             "25% of the range"
@@ -201,8 +271,7 @@ def _hammer_shape(bars: Sequence[Bar]) -> tuple[bool, str]:
 
 def _inverted_shape(bars: Sequence[Bar]) -> tuple[bool, str]:
     c = bars[-1]
-    r = _range(c)
-    if r > 0 and _upper(c) >= 2 * _body(c) and _lower(c) <= 0.25 * r:
+    if long_upper_shadow(c) and small_lower_shadow(c):
         return True, (
             f"upper shadow {_g(_upper(c))} ≥ 2 × body {_g(_body(c))} and lower shadow {_g(_lower(c))} ≤ "
             "25% of the range"

@@ -23,8 +23,9 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from tradetune.datagen import _candles as candles
 from tradetune.datagen._base import Family, answer_line, pick
-from tradetune.datagen._candles import LABELS, build_bars, classify, prior_trend
+from tradetune.datagen._candles import LABELS, build_bars, classify
 from tradetune.datagen._market import PRICED_INSTRUMENTS, TIMEFRAMES, Bar
 
 __all__ = ["CandleReading", "bar_facts"]
@@ -57,63 +58,51 @@ def _colour(b: Bar) -> str:
     return "bullish" if b.close > b.open else "bearish" if b.close < b.open else "flat"
 
 
-def _body(b: Bar) -> float:
-    return abs(b.close - b.open)
-
-
 def _size(b: Bar) -> str:
-    r = b.high - b.low
-    if r > 0 and _body(b) <= 0.1 * r:
+    if candles.doji_body(b):
         return "doji body (at most a tenth of its range)"
-    if r > 0 and _body(b) >= 0.5 * r:
+    if candles.long_body(b):
         return "long body (at least half its range)"
     return "small body"
 
 
-def _shadows(b: Bar) -> list[str]:
-    r = b.high - b.low
-    body = _body(b)
-    upper = b.high - max(b.open, b.close)
-    lower = min(b.open, b.close) - b.low
-    facts = []
-    if r > 0 and lower >= 2 * body:
-        facts.append("lower shadow at least twice the body")
-    if r > 0 and upper <= 0.25 * r:
-        facts.append("upper shadow at most a quarter of the range")
-    if r > 0 and upper >= 2 * body:
-        facts.append("upper shadow at least twice the body")
-    if r > 0 and lower <= 0.25 * r:
-        facts.append("lower shadow at most a quarter of the range")
-    return facts
+_SHADOW_FACTS = (
+    (candles.long_lower_shadow, "lower shadow at least twice the body"),
+    (candles.small_upper_shadow, "upper shadow at most a quarter of the range"),
+    (candles.long_upper_shadow, "upper shadow at least twice the body"),
+    (candles.small_lower_shadow, "lower shadow at most a quarter of the range"),
+)
 
 
 def bar_facts(bars: Sequence[Bar]) -> list[str]:
-    """The facts every rule in `_candles` reads, about the last three bars, one line per bar."""
-    a, b, c = bars[-3], bars[-2], bars[-1]
-    first = [_colour(a), _size(a)]
-    middle = [_colour(b), _size(b)]
-    if _body(b) <= 0.5 * _body(a):
+    """The facts every rule in `_candles` reads, about the last three bars, one line per bar.
+
+    Each fact is one of `_candles`' measurements (the rules are made of the same functions),
+    so the words and the answer cannot drift apart.
+    """
+    first_bar, mid_bar, last_bar = bars[-3], bars[-2], bars[-1]
+    first = [_colour(first_bar), _size(first_bar)]
+    middle = [_colour(mid_bar), _size(mid_bar)]
+    if candles.small_star(first_bar, mid_bar):
         middle.append("body at most half the first body")
-    if max(b.open, b.close) <= a.close:
+    if max(mid_bar.open, mid_bar.close) <= first_bar.close:
         middle.append("body at or below the first close")
-    if min(b.open, b.close) >= a.close:
+    if min(mid_bar.open, mid_bar.close) >= first_bar.close:
         middle.append("body at or above the first close")
-    last = [_colour(c), _size(c), *_shadows(c)]
-    mid = (a.open + a.close) / 2
-    if c.close > mid:
+    last = [_colour(last_bar), _size(last_bar), *(text for holds, text in _SHADOW_FACTS if holds(last_bar))]
+    midpoint = (first_bar.open + first_bar.close) / 2
+    if last_bar.close > midpoint:
         last.append("close above the first body's midpoint")
-    elif c.close < mid:
+    elif last_bar.close < midpoint:
         last.append("close below the first body's midpoint")
-    lo_b, hi_b = min(b.open, b.close), max(b.open, b.close)
-    lo_c, hi_c = min(c.open, c.close), max(c.open, c.close)
-    if lo_c <= lo_b and hi_c >= hi_b and _body(c) > _body(b):
+    if candles.engulfs(mid_bar, last_bar):
         last.append("body engulfs the middle body")
-    if lo_b < lo_c and hi_c < hi_b:
+    if candles.body_inside(mid_bar, last_bar):
         last.append("body inside the middle body")
-    if c.high < b.high and c.low > b.low:
+    if candles.range_inside(mid_bar, last_bar):
         last.append("range inside the middle range")
     spans = ((3, "first"), (2, "middle"), (1, "last"))
-    moves = "; ".join(f"before the {name}: {_MOVE[prior_trend(bars, span)]}" for span, name in spans)
+    moves = "; ".join(f"before the {name}: {_MOVE[candles.prior_trend(bars, span)]}" for span, name in spans)
     return [
         f"First: {', '.join(first)}.",
         f"Middle: {', '.join(middle)}.",
