@@ -63,7 +63,7 @@ tiny-base: setup
 demo: tiny-base ## the whole job on this machine: tiny base, QLoRA, evaluate, gate, serve with vLLM
 	$(BIN)/tradetune run examples/finetunejob-local.yaml --exit-after-sample
 
-demo-long: tiny-base ## the demo plus PineScript: candle patterns and v5 indicators (about 45 minutes on 2 cores)
+demo-long: tiny-base ## the same base learns to write PineScript v5 indicators (about 27 minutes on 2 cores once set up)
 	$(BIN)/tradetune run examples/finetunejob-long.yaml --exit-after-sample
 
 dataset: setup ## generate the guide's three splits (10k/1k/1k, no leak between them) and print their stats
