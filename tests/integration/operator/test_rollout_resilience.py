@@ -130,6 +130,9 @@ def test_an_operator_restarted_at_every_step_resumes_without_duplicates(
     with operator.running():
         rollout.deployment(r1)
         wait_for("Verifying", lambda: rollout.status()["rollout"]["phase"] == "Verifying")
+        # Events go out from a background queue after the status patch: wait for the step's one
+        # before stopping the operator, or a stop can drop it (the count below checks duplicates).
+        wait_for("r1's CandidateStarted", lambda: cluster.reasons(NAME).count("CandidateStarted") == 1)
     assert children() == (dep(r1), [], [])
 
     rollout.available(r1)
@@ -146,6 +149,7 @@ def test_an_operator_restarted_at_every_step_resumes_without_duplicates(
     switch_to(emulator, "pine2")
     with operator.running():
         wait_for("r2 deployed", lambda: children() == (dep(r1, r2), [], [MAIN]))
+        wait_for("r2's CandidateStarted", lambda: cluster.reasons(NAME).count("CandidateStarted") == 2)
     rollout.available(r2)
     with operator.running():
         wait_for(
