@@ -173,6 +173,21 @@ class Rollout:
         self.selects(revision)
         wait_for("Stable", lambda: self.status()["rollout"]["phase"] == "Stable")
 
+    def second_switched(self, **rollout: Any) -> tuple[str, str]:
+        """A ModelServe (with `rollout` as spec.rollout) serving r1, then r2 verified and switched to.
+
+        Returns (r1, r2); the window that follows the switch is what each test goes on with.
+        """
+        r1 = self.trained("pine")
+        self.emu.create(MSERVE, serve("pine", **rollout))
+        self.verified_first(r1)
+        r2 = self.trained("pine2")
+        switch_to(self.emu, "pine2")
+        self.available(r2)
+        self.finish_job(verify_job_name(NAME, r2, "verify"), live_result())
+        self.selects(r2)
+        return r1, r2
+
 
 def serve(source: str, **rollout: Any) -> dict[str, Any]:
     return modelserve(NAME, model={"fromFineTuneJob": source}, apiKeySecretRef=SECRET, rollout=rollout)

@@ -154,14 +154,7 @@ def test_a_crash_loop_in_the_window_moves_traffic_back(
     emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
 ) -> None:
     with operator.running():
-        r1 = rollout.trained("pine")
-        emulator.create(MSERVE, serve("pine", watchSeconds=3600))
-        rollout.verified_first(r1)
-        r2 = rollout.trained("pine2")
-        switch_to(emulator, "pine2")
-        rollout.available(r2)
-        rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result())
-        rollout.selects(r2)
+        r1, r2 = rollout.second_switched(watchSeconds=3600)
         watching = wait_for(
             "Watching", lambda: (s := rollout.status())["rollout"]["phase"] == "Watching" and s
         )
@@ -198,14 +191,7 @@ def test_a_clean_window_reverifies_through_the_service_then_drops_the_previous(
     emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
 ) -> None:
     with operator.running():
-        r1 = rollout.trained("pine")
-        emulator.create(MSERVE, serve("pine", watchSeconds=1, keepPrevious="scaledToZero"))
-        rollout.verified_first(r1)
-        r2 = rollout.trained("pine2")
-        switch_to(emulator, "pine2")
-        rollout.available(r2)
-        rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result())
-        rollout.selects(r2)
+        r1, r2 = rollout.second_switched(watchSeconds=1, keepPrevious="scaledToZero")
         previous = wait_for(
             "the previous scaled to zero",
             lambda: (
@@ -289,14 +275,7 @@ def test_a_failed_reverification_at_the_window_end_moves_traffic_back(
     emulator: RunningEmulator, operator: OperatorHarness, rollout: Rollout, cluster: Cluster
 ) -> None:
     with operator.running():
-        r1 = rollout.trained("pine")
-        emulator.create(MSERVE, serve("pine", watchSeconds=1))
-        rollout.verified_first(r1)
-        r2 = rollout.trained("pine2")
-        switch_to(emulator, "pine2")
-        rollout.available(r2)
-        rollout.finish_job(verify_job_name(NAME, r2, "verify"), live_result())
-        rollout.selects(r2)
+        r1, r2 = rollout.second_switched(watchSeconds=1)
         # Through the main Service, at the end of the window, the answers have gone bad.
         rollout.finish_job(verify_job_name(NAME, r2, "reverify"), live_result(task_accuracy=0.2))
         rollout.selects(r1)
